@@ -1,0 +1,91 @@
+"""Row accounting: every input row is either used or reported with a reason.
+
+Every loader returns what it loaded together with a :class:`LoadReport`. A :class:`Rejection`
+names the file, the row (1-based data row as a planner sees it in Excel, header excluded), the
+field and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One input row (or feature) set aside."""
+
+    file: str
+    row: int | None
+    field: str | None
+    reason: str
+    value: object = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}"
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field:
+            where += f", field {self.field!r}"
+        value = "" if self.value is None else f" (value: {self.value!r})"
+        return f"{where}: {self.reason}{value}"
+
+
+@dataclass
+class LoadReport:
+    """What a loader read, used and set aside.
+
+    Attributes
+    ----------
+    source : str
+        The file (or URL/query) read.
+    n_input : int
+        Rows or features read.
+    n_loaded : int
+        Rows or features returned.
+    rejections : list of Rejection
+        Rows set aside, each with its reason.
+    notes : list of str
+        Things changed but kept (repaired geometry, dropped network components, ...).
+    stats : dict
+        Named figures for tests and reports (e.g. ``dropped_component_nodes``).
+    """
+
+    source: str
+    n_input: int = 0
+    n_loaded: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def reject(self, row: int | None, field_: str | None, reason: str, value: object = None) -> None:
+        """Record a rejected row."""
+        self.rejections.append(Rejection(self.source, row, field_, reason, value))
+
+    def note(self, text: str) -> None:
+        """Record a repair or other change that kept the row."""
+        self.notes.append(text)
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.rejections)
+
+    @property
+    def balanced(self) -> bool:
+        """True when every input row is either loaded or rejected."""
+        return self.n_loaded + self.n_rejected == self.n_input
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rejections as a table (file, row, field, reason, value)."""
+        return pd.DataFrame(
+            [(r.file, r.row, r.field, r.reason, r.value) for r in self.rejections],
+            columns=["file", "row", "field", "reason", "value"],
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{self.source}: {self.n_input} read, {self.n_loaded} loaded, "
+                 f"{self.n_rejected} rejected"]
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  rejected: {r}" for r in self.rejections]
+        return "\n".join(lines)
