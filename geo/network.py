@@ -132,8 +132,8 @@ class WalkNetwork:
         ----------
         graph : networkx graph
             Nodes need ``x``/``y``; in WGS84 unless ``graph.graph["crs"]`` says otherwise
-            (a projected graph is accepted and converted). Edges need ``length`` in metres, or
-            get it from their geometry.
+            (a projected graph is accepted and converted). Edge ``length`` is recomputed from the
+            edge geometry (or the straight segment) in the metric CRS.
         metric_crs : str or CRS, optional
             Metric CRS; default: EPSG:32651 in Shanghai, else the local UTM zone.
         profiles : iterable, optional
@@ -265,10 +265,10 @@ class WalkNetwork:
             else:
                 geoms.append(project(g))
         geoms = np.array(geoms, dtype=object)
-        geom_len = shapely.length(geoms)
-        length = np.array([d.get("length", np.nan) for _, _, _, d in rows], dtype=float)
-        missing = ~np.isfinite(length)
-        length[missing] = geom_len[missing]
+        # Lengths come from the metric geometry: within 0.04 % of the geodesic in a UTM zone,
+        # closer than osmnx's spherical haversine (about +0.3 % north-south at Shanghai's
+        # latitude), and consistent with snapping and with cutting edges at a remaining distance.
+        length = shapely.length(geoms)
 
         def attr(name):
             return [_first(d.get(name)) for _, _, _, d in rows]
