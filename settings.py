@@ -111,8 +111,9 @@ def get_profile(profile: str | SpeedProfile) -> SpeedProfile:
         raise ValueError(f"unknown speed profile {profile!r}; known: {sorted(PROFILES)}") from None
 
 
-def threshold_cost(profile: str | SpeedProfile, minutes: float | None = None,
-                   metres: float | None = None) -> float:
+def threshold_cost(
+    profile: str | SpeedProfile, minutes: float | None = None, metres: float | None = None
+) -> float:
     """Convert a threshold to the search cost used everywhere: walking metres.
 
     Network searches run on edge length; a time threshold at a speed is the same as a distance

@@ -63,10 +63,48 @@ def _arrays(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return lon, lat
 
 
+# China as rectangles (north lat, west lon, south lat, east lon): inside any region and outside
+# every exclusion. Coarse but far better than one bounding box: Seoul, Hanoi, Ulaanbaatar and
+# Taiwan fall outside; all of mainland China, Hong Kong and Macao inside.
+_CHINA_REGIONS = np.array(
+    [
+        [49.220400, 79.446200, 42.889900, 96.330000],
+        [54.141500, 109.687200, 39.374200, 135.000200],
+        [42.889900, 73.124600, 29.529700, 124.143255],
+        [29.529700, 82.968400, 26.718600, 97.035200],
+        [29.529700, 97.025300, 20.414096, 124.367395],
+        [20.414096, 107.975793, 17.871542, 111.744104],
+    ]
+)
+_CHINA_EXCLUDE = np.array(
+    [
+        [25.398623, 119.921265, 21.785006, 122.497559],
+        [22.284000, 101.865200, 20.098800, 106.665000],
+        [21.542200, 106.452500, 20.487800, 108.051000],
+        [55.817500, 109.032300, 50.325700, 119.127000],
+        [55.817500, 127.456800, 49.557400, 137.022700],
+        [44.892200, 131.266200, 42.569200, 137.022700],
+    ]
+)
+
+
+def _in_boxes(lon: np.ndarray, lat: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    n, w, s, e = (boxes[:, i][:, None] for i in range(4))
+    return np.any((lat[None] <= n) & (lat[None] >= s) & (lon[None] >= w) & (lon[None] <= e), axis=0)
+
+
 def out_of_china(lon, lat) -> np.ndarray:
-    """Boolean mask of points outside the rectangle where GCJ-02 applies."""
+    """Boolean mask of points where GCJ-02 does not apply (outside China, or not finite).
+
+    China is approximated by a handful of rectangles minus exclusions (Taiwan, northern
+    Vietnam, Mongolia, Korea lie outside); accurate to tens of kilometres at the borders, exact
+    for any Chinese city.
+    """
     lon, lat = _arrays(lon, lat)
-    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+    shape = lon.shape
+    lon, lat = lon.ravel(), lat.ravel()
+    inside = _in_boxes(lon, lat, _CHINA_REGIONS) & ~_in_boxes(lon, lat, _CHINA_EXCLUDE)
+    return (~inside).reshape(shape)
 
 
 def _delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +138,9 @@ def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return np.where(outside, lon, lon + dlon), np.where(outside, lat, lat + dlat)
 
 
-def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30) -> tuple[np.ndarray, np.ndarray]:
+def gcj02_to_wgs84(
+    lon, lat, tol_deg: float = 1e-10, max_iter: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
     """GCJ-02 → WGS84 by fixed-point iteration of the forward transform.
 
     Starting from ``w = g - delta(g)``, repeat ``w += g - forward(w)`` until the residual is below
@@ -108,6 +148,7 @@ def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30) -> tupl
     """
     lon, lat = _arrays(lon, lat)
     outside = out_of_china(lon, lat)
+    active = ~outside
     dlon, dlat = _delta(lon, lat)
     wlon, wlat = lon - dlon, lat - dlat
     for _ in range(max_iter):
@@ -115,7 +156,7 @@ def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30) -> tupl
         rlon, rlat = lon - glon, lat - glat
         wlon = wlon + rlon
         wlat = wlat + rlat
-        if np.all(np.abs(rlon[~outside]) < tol_deg) and np.all(np.abs(rlat[~outside]) < tol_deg):
+        if np.all(np.abs(rlon[active]) < tol_deg) and np.all(np.abs(rlat[active]) < tol_deg):
             break
     return np.where(outside, lon, wlon), np.where(outside, lat, wlat)
 
@@ -162,12 +203,28 @@ def normalize_coords(coords: str | int | CRS) -> str:
         if epsg is None:
             raise ValueError(f"CRS {coords.name!r} has no EPSG code; give one")
         coords = epsg
-    text = str(coords).strip().lower().replace("-", "").replace("_", "")
+    text = str(coords).strip().lower().replace("-", "").replace("_", "").replace(" ", "")
     aliases = {
-        "wgs84": "wgs84", "wgs": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84",
-        "gcj02": "gcj02", "gcj": "gcj02", "amap": "gcj02", "gaode": "gcj02", "mars": "gcj02",
+        "高德": "gcj02",
+        "腾讯": "gcj02",
+        "火星": "gcj02",
+        "国测局": "gcj02",
+        "百度": "bd09",
+        "cgcs2000": "EPSG:4490",
+        "wgs84": "wgs84",
+        "wgs": "wgs84",
+        "epsg:4326": "wgs84",
+        "4326": "wgs84",
+        "gcj02": "gcj02",
+        "gcj": "gcj02",
+        "amap": "gcj02",
+        "gaode": "gcj02",
+        "mars": "gcj02",
         "tencent": "gcj02",
-        "bd09": "bd09", "bd09ll": "bd09", "baidu": "bd09", "bd": "bd09",
+        "bd09": "bd09",
+        "bd09ll": "bd09",
+        "baidu": "bd09",
+        "bd": "bd09",
     }
     if text in aliases:
         return aliases[text]
@@ -215,8 +272,9 @@ def convert_lonlat(x, y, source: str | int | CRS, target: str | int | CRS = "wgs
     return tuple(np.asarray(a, dtype=float) for a in tr.transform(lon, lat))
 
 
-def points_to_wgs84(x: Sequence[float], y: Sequence[float], coords: str | int | CRS,
-                    **columns) -> gpd.GeoDataFrame:
+def points_to_wgs84(
+    x: Sequence[float], y: Sequence[float], coords: str | int | CRS, **columns
+) -> gpd.GeoDataFrame:
     """Build a WGS84 point GeoDataFrame from coordinates in a declared system.
 
     Extra keyword arguments become columns. The original coordinates are kept as ``src_x`` and

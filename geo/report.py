@@ -59,7 +59,9 @@ class LoadReport:
     notes: list[str] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)
 
-    def reject(self, row: int | None, field_: str | None, reason: str, value: object = None) -> None:
+    def reject(
+        self, row: int | None, field_: str | None, reason: str, value: object = None
+    ) -> None:
         """Record a rejected row."""
         self.rejections.append(Rejection(self.source, row, field_, reason, value))
 
@@ -84,8 +86,10 @@ class LoadReport:
         )
 
     def __str__(self) -> str:
-        lines = [f"{self.source}: {self.n_input} read, {self.n_loaded} loaded, "
-                 f"{self.n_rejected} rejected"]
+        lines = [
+            f"{self.source}: {self.n_input} read, {self.n_loaded} loaded, "
+            f"{self.n_rejected} rejected"
+        ]
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  rejected: {r}" for r in self.rejections]
         return "\n".join(lines)

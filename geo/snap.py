@@ -66,13 +66,19 @@ class SnapResult:
         idx = np.flatnonzero(self.ok if which is None else (self.ok & which))
         point = np.concatenate([idx, idx])
         node = np.concatenate([self.u_idx[idx], self.v_idx[idx]])
-        cost = np.concatenate([self.snap_m[idx] + self.to_u_m[idx],
-                               self.snap_m[idx] + self.to_v_m[idx]])
+        cost = np.concatenate(
+            [self.snap_m[idx] + self.to_u_m[idx], self.snap_m[idx] + self.to_v_m[idx]]
+        )
         return point, node, cost
 
 
-def snap_points(net: WalkNetwork, points: gpd.GeoDataFrame, max_snap_m: float = 250.0,
-                label: str = "points", row_numbers: np.ndarray | None = None) -> SnapResult:
+def snap_points(
+    net: WalkNetwork,
+    points: gpd.GeoDataFrame,
+    max_snap_m: float = 250.0,
+    label: str = "points",
+    row_numbers: np.ndarray | None = None,
+) -> SnapResult:
     """Snap points (any CRS) to their nearest network edge.
 
     Parameters
@@ -92,8 +98,9 @@ def snap_points(net: WalkNetwork, points: gpd.GeoDataFrame, max_snap_m: float = 
     n = len(points)
     report = LoadReport(label, n_input=n)
     if row_numbers is None:
-        row_numbers = (points["src_row"].to_numpy() if "src_row" in points.columns
-                       else np.arange(1, n + 1))
+        row_numbers = (
+            points["src_row"].to_numpy() if "src_row" in points.columns else np.arange(1, n + 1)
+        )
     geoms = points.to_crs(net.crs).geometry.values
     geoms = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -117,9 +124,12 @@ def snap_points(net: WalkNetwork, points: gpd.GeoDataFrame, max_snap_m: float = 
     for i in np.flatnonzero(empty):
         report.reject(int(row_numbers[i]), "geometry", "empty or missing point")
     for i in np.flatnonzero(~empty & ~ok):
-        report.reject(int(row_numbers[i]), "geometry",
-                      f"{snap_m[i]:.0f} m from the nearest walkable street "
-                      f"(more than the {max_snap_m:.0f} m snap limit)")
+        report.reject(
+            int(row_numbers[i]),
+            "geometry",
+            f"{snap_m[i]:.0f} m from the nearest walkable street "
+            f"(more than the {max_snap_m:.0f} m snap limit)",
+        )
     report.n_loaded = int(ok.sum())
 
     e = net.edges
@@ -140,8 +150,13 @@ def snap_points(net: WalkNetwork, points: gpd.GeoDataFrame, max_snap_m: float = 
     return SnapResult(ok, edge, u_idx, v_idx, snap_m, to_u, to_v, report)
 
 
-def multi_source_distances(net: WalkNetwork, nodes: np.ndarray, costs: np.ndarray,
-                           limit: float = np.inf, weight: str = "length") -> np.ndarray:
+def multi_source_distances(
+    net: WalkNetwork,
+    nodes: np.ndarray,
+    costs: np.ndarray,
+    limit: float = np.inf,
+    weight: str = "length",
+) -> np.ndarray:
     """Shortest walk (metres) from the nearest of many seeded sources to every node.
 
     One Dijkstra run: a virtual source joins every seed node with an edge of its seed cost.

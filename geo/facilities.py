@@ -1,0 +1,903 @@
+"""Facilities: load point tables (CSV, XLSX, GeoJSON, GPKG) or OSM POIs into one schema.
+
+Every loader returns ``(GeoDataFrame, LoadReport)``. The GeoDataFrame (EPSG:4326 points) has the
+columns
+
+``fid``
+    ``"<file stem>:<row>"`` (``"osm:<element>/<id>"`` for OSM), unique.
+``name``, ``type``, ``address``
+    As found in the source (``None`` when absent). ``type`` is the source's type text.
+``category``
+    ``elder_care``, ``fitness``, ``parking``, ``health``, ``culture``, ``market``, ``park`` (see
+    ``data/facilities/categories.yaml``) or a default category the caller gives.
+``src_file``, ``src_row``, ``src_x``, ``src_y``
+    File name, 1-based data row (header excluded, as a planner counts rows in Excel) and the
+    original coordinates in the declared system.
+
+Row accounting: every input row is either returned or rejected in the report with file, row,
+field and reason. Checks, in order: missing or non-numeric coordinates; coordinates out of range or
+lat/lon swapped (for China: never swapped silently); a point far outside the declared area
+(default: outside China's bounding box); an unknown type; duplicates (identical rows, or the same
+name within 1 m).
+
+OSM POIs are classified by tags with :data:`OSM_RULES` (first matching rule wins):
+
+==========  ==============================================================================
+elder_care  amenity=social_facility with social_facility:for=senior/elderly/aged;
+            social_facility=nursing_home/assisted_living; amenity=nursing_home;
+            healthcare=nursing_home
+fitness     leisure=fitness_station/fitness_centre/sports_centre/sports_hall/stadium/track;
+            leisure=pitch unless access=private/no
+parking     amenity=parking/bicycle_parking/motorcycle_parking/charging_station
+health      amenity=clinic/hospital/doctors; healthcare=clinic/hospital/doctor/centre/nurse
+            (pharmacies are not counted: plans count 社区卫生服务站/中心 and hospitals)
+culture     amenity=community_centre/library/arts_centre/social_centre
+market      amenity=marketplace; shop=supermarket/convenience/greengrocer
+park        leisure=park unless access=private/no
+==========  ==============================================================================
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import yaml
+from pyproj import CRS
+from scipy.spatial import cKDTree
+
+from ..settings import PACKAGE_DATA, WGS84
+from .crs import convert_lonlat, metric_crs_for, normalize_coords, out_of_china
+from .report import LoadReport
+
+__all__ = [
+    "COLUMNS",
+    "Categories",
+    "FacilitiesError",
+    "OSM_RULES",
+    "OSM_TAGS",
+    "REASONS",
+    "facilities_from_osm",
+    "facilities_from_osm_features",
+    "load_categories",
+    "load_facilities",
+    "osm_tags",
+]
+
+#: Output columns, in order (plus ``geometry``).
+COLUMNS = ["fid", "name", "type", "category", "address", "src_file", "src_row", "src_x", "src_y"]
+
+#: Rejection reasons: a stable English key followed by the Chinese text planners read.
+REASONS = {
+    "missing": "missing coordinates (缺少坐标)",
+    "non_numeric": "non-numeric coordinates (坐标不是数字)",
+    "range": "coordinates out of range (坐标超出经纬度范围)",
+    "swapped": "swapped lat/lon (经纬度颠倒)",
+    "conversion": "coordinates could not be converted (坐标无法转换)",
+    "outside": "far outside the declared area (远离研究范围)",
+    "unknown_type": "unknown type (未知设施类型)",
+    "duplicate_row": "duplicate: identical row (重复行)",
+    "duplicate_near": "duplicate: same name within {m:g} m (同名且位置重复)",
+    "geometry": "missing geometry (缺少几何)",
+    "malformed": "malformed row (字段数与表头不符)",
+}
+
+CATEGORIES_YAML = PACKAGE_DATA / "facilities" / "categories.yaml"
+
+_X_NAMES = ("lng", "lon", "long", "longitude", "x", "经度", "东经", "point_x", "coord_x")
+_Y_NAMES = ("lat", "latitude", "y", "纬度", "北纬", "point_y", "coord_y")
+_XY_NAMES = ("location", "lnglat", "lonlat", "lng_lat", "经纬度", "坐标")
+_TYPE_NAMES = ("type", "类型", "设施类型", "类别", "分类", "机构类型", "kind")
+_NAME_NAMES = ("name", "名称", "设施名称", "机构名称", "站点名称", "title")
+_ADDRESS_NAMES = ("address", "addr", "地址", "详细地址")
+_MISSING_TEXT = {"", "nan", "none", "null", "na", "n/a", "-", "--"}
+
+
+class FacilitiesError(ValueError):
+    """A facility source that cannot be read at all (no usable columns, unknown format, ...)."""
+
+
+# --------------------------------------------------------------------------- categories
+def _norm(text: object) -> str:
+    """Normalise a type name: NFKC (full-width brackets → ASCII), no whitespace."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
+
+
+@dataclass(frozen=True)
+class Categories:
+    """Type-name → category rules read from ``categories.yaml``.
+
+    Attributes
+    ----------
+    labels : dict
+        Category → Chinese label (``elder_care`` → ``为老服务``).
+    exact : dict
+        Normalised type name → category.
+    keywords : tuple of (keyword, category)
+        Longest first; ties keep the YAML order of categories.
+    exclude : tuple of str
+        Keywords of rows that are not facilities (never classified by keyword).
+    """
+
+    labels: dict[str, str]
+    exact: dict[str, str]
+    keywords: tuple[tuple[str, str], ...]
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping) -> Categories:
+        cats = data.get("categories", data)
+        labels, exact, keywords = {}, {}, []
+        for order, (cat, spec) in enumerate(cats.items()):
+            spec = spec or {}
+            labels[cat] = str(spec.get("label", cat))
+            for name in (cat, labels[cat]):
+                exact.setdefault(_norm(name), cat)
+            for t in spec.get("types", []) or []:
+                exact.setdefault(_norm(t), cat)
+                for part in re.split(r"[/、]", str(t)):
+                    if part.strip():
+                        exact.setdefault(_norm(part), cat)
+            for k in spec.get("keywords", []) or []:
+                keywords.append((_norm(k), cat, order))
+        keywords.sort(key=lambda kw: (-len(kw[0]), kw[2]))
+        exclude = tuple(_norm(k) for k in data.get("not_facilities", []) or [])
+        return cls(labels, exact, tuple((k, c) for k, c, _ in keywords), exclude)
+
+    def classify(self, type_name: object) -> str | None:
+        """Category of a type name, or ``None`` when unknown (or not a facility)."""
+        if type_name is None or (isinstance(type_name, float) and np.isnan(type_name)):
+            return None
+        text = _norm(type_name)
+        if not text:
+            return None
+        if text in self.exact:
+            return self.exact[text]
+        if any(k in text for k in self.exclude):
+            return None
+        for k, cat in self.keywords:
+            if k in text:
+                return cat
+        return None
+
+    def label(self, category: str) -> str:
+        """Chinese label of a category (the category itself when not listed)."""
+        return self.labels.get(category, "其他" if category == "other" else category)
+
+
+@lru_cache(maxsize=8)
+def _load_categories_cached(path: str) -> Categories:
+    with open(path, encoding="utf-8") as fh:
+        return Categories.from_mapping(yaml.safe_load(fh) or {})
+
+
+def load_categories(path: str | Path | None = None) -> Categories:
+    """Read the category rules (default: the package's ``data/facilities/categories.yaml``)."""
+    return _load_categories_cached(str(Path(path or CATEGORIES_YAML).resolve()))
+
+
+def _categories(categories) -> Categories:
+    if categories is None:
+        return load_categories()
+    if isinstance(categories, Categories):
+        return categories
+    if isinstance(categories, Mapping):
+        return Categories.from_mapping(categories)
+    return load_categories(categories)
+
+
+# --------------------------------------------------------------------------- reading
+def _decode(raw: bytes, path: str) -> tuple[str, str]:
+    """Decode CSV bytes: BOM (UTF-8/16), then UTF-8, then GB18030 (a superset of GBK)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8"), "UTF-8-BOM"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16"), "UTF-16"
+    try:
+        return raw.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030"), "GBK/GB18030"
+    except UnicodeDecodeError as exc:
+        raise FacilitiesError(
+            f"{path}: cannot decode the file as UTF-8 or GBK/GB18030 (byte {exc.start})"
+        ) from None
+
+
+def _read_csv(path: Path, report: LoadReport) -> pd.DataFrame:
+    text, encoding = _decode(path.read_bytes(), str(path))
+    report.note(f"encoding {encoding}")
+    sample = text[:20000]
+    try:
+        delimiter = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t|").delimiter
+    except (csv.Error, IndexError):
+        delimiter = ","
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    if not records or not any(c.strip() for c in records[0]):
+        raise FacilitiesError(f"{path}: the file is empty or has no header row")
+    header = [c.strip() for c in records[0]]
+    rows, data = [], []
+    for i, rec in enumerate(records[1:], start=1):
+        if not any(c.strip() for c in rec):
+            continue  # blank line: not a data row
+        if len(rec) > len(header) and not any(c.strip() for c in rec[len(header) :]):
+            rec = rec[: len(header)]
+        if len(rec) > len(header):
+            report.n_input += 1
+            report.reject(i, None, REASONS["malformed"], f"{len(rec)} fields, header {len(header)}")
+            continue
+        rows.append(i)
+        data.append(rec + [""] * (len(header) - len(rec)))
+    df = pd.DataFrame(data, columns=header, dtype=object)
+    df.index = pd.Index(rows, name="src_row")
+    return df
+
+
+def _read_xlsx(path: Path, sheet, report: LoadReport) -> pd.DataFrame:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise FacilitiesError(f"{path}: cannot read as an Excel workbook: {exc}") from None
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif isinstance(sheet, int):
+            ws = wb.worksheets[sheet]
+        elif sheet in wb.sheetnames:
+            ws = wb[sheet]
+        else:
+            raise FacilitiesError(f"{path}: no sheet {sheet!r}; sheets: {wb.sheetnames}")
+        values = [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+    def empty(v):
+        return v is None or (isinstance(v, str) and not v.strip())
+
+    start = next((i for i, r in enumerate(values) if not all(empty(v) for v in r)), None)
+    if start is None:
+        raise FacilitiesError(f"{path}: sheet {ws.title!r} is empty")
+    header = ["" if v is None else str(v).strip() for v in values[start]]
+    report.note(f"sheet {ws.title!r}, header on sheet row {start + 1}")
+    rows, data = [], []
+    for i, rec in enumerate(values[start + 1 :], start=1):
+        if all(empty(v) for v in rec):
+            continue
+        rows.append(i)
+        data.append(list(rec[: len(header)]) + [None] * (len(header) - len(rec)))
+    df = pd.DataFrame(data, columns=header, dtype=object)
+    df.index = pd.Index(rows, name="src_row")
+    return df
+
+
+def _find(columns: Iterable[str], names: Iterable[str], prefixes: Iterable[str] = ()) -> list[str]:
+    cols = list(columns)
+    low = {c: _norm(c).lower() for c in cols}
+    hits = [c for c in cols if low[c] in names]
+    if not hits and prefixes:
+        hits = [c for c in cols if low[c].startswith(tuple(prefixes))]
+    return hits
+
+
+def _pick(df: pd.DataFrame, given: str | None, names, what: str, path, prefixes=()) -> str | None:
+    if given is not None:
+        if given not in df.columns:
+            raise FacilitiesError(
+                f"{path}: no {what} column {given!r}; columns: {list(df.columns)}"
+            )
+        return given
+    hits = _find(df.columns, names)
+    if not hits and prefixes:
+        hits = _find(df.columns, (), prefixes)
+        if len(hits) > 1:
+            raise FacilitiesError(
+                f"{path}: several possible {what} columns {hits}; name the one to use"
+            )
+    return hits[0] if hits else None
+
+
+# --------------------------------------------------------------------------- assembly
+def _geographic(system: str) -> bool:
+    return system in ("wgs84", "gcj02", "bd09") or CRS.from_user_input(system).is_geographic
+
+
+def _area_geometry(area) -> tuple[shapely.Geometry, CRS]:
+    """Union of ``area`` in its metric CRS."""
+    if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+        gs = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
+        if gs.crs is None:
+            gs = gs.set_crs(WGS84)
+    else:
+        gs = gpd.GeoSeries([area], crs=WGS84)
+    metric = metric_crs_for(gs)
+    return shapely.union_all(gs.to_crs(metric).values), metric
+
+
+def _assemble(
+    table: pd.DataFrame,
+    x_raw: pd.Series,
+    y_raw: pd.Series,
+    system: str,
+    report: LoadReport,
+    src_file: str,
+    fields: tuple[str, str],
+    type_col: str | None,
+    name_col: str | None,
+    address_col: str | None,
+    category: str | None,
+    cats: Categories,
+    area,
+    area_tolerance_m: float,
+    duplicate_m: float,
+) -> gpd.GeoDataFrame:
+    n = len(table)
+    rows = table.index.to_numpy(dtype=np.int64)
+    report.n_input += n
+    alive = np.ones(n, dtype=bool)
+
+    def reject(mask: np.ndarray, field: str | None, reason: str, values) -> None:
+        for i in np.flatnonzero(mask & alive):
+            value = values[i] if values is not None else None
+            report.reject(int(rows[i]), field, reason, value)
+        alive[mask] = False
+
+    # coordinates
+    xs = x_raw.astype(object).where(x_raw.notna(), "").astype(str).str.strip().to_numpy()
+    ys = y_raw.astype(object).where(y_raw.notna(), "").astype(str).str.strip().to_numpy()
+    pair = np.array([f"{a}, {b}" for a, b in zip(xs, ys, strict=True)], dtype=object)
+    x_miss = np.array([v.lower() in _MISSING_TEXT for v in xs], dtype=bool)
+    y_miss = np.array([v.lower() in _MISSING_TEXT for v in ys], dtype=bool)
+    fx, fy = fields
+    both = fx if fx == fy else f"{fx}/{fy}"
+    reject(x_miss & y_miss, both, REASONS["missing"], None)
+    reject(x_miss, fx, REASONS["missing"], pair)
+    reject(y_miss, fy, REASONS["missing"], pair)
+    x = pd.to_numeric(pd.Series(xs), errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(pd.Series(ys), errors="coerce").to_numpy(dtype=float)
+    reject(~np.isfinite(x), fx, REASONS["non_numeric"], xs)
+    reject(~np.isfinite(y), fy, REASONS["non_numeric"], ys)
+
+    if _geographic(system):
+        with np.errstate(invalid="ignore"):
+            in_china = ~out_of_china(x, y)
+            swapped = ~in_china & ~out_of_china(y, x)
+            bad_range = (np.abs(x) > 180) | (np.abs(y) > 90)
+        reject(swapped, both, REASONS["swapped"], pair)
+        reject(bad_range, both, REASONS["range"], pair)
+
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    if alive.any():
+        lon[alive], lat[alive] = convert_lonlat(x[alive], y[alive], system, "wgs84")
+    reject(~(np.isfinite(lon) & np.isfinite(lat)), both, REASONS["conversion"], pair)
+
+    # area
+    if area is None:
+        outside = out_of_china(np.nan_to_num(lon), np.nan_to_num(lat))
+        reject(outside, both, REASONS["outside"] + ": outside China", pair)
+    elif area is not False and alive.any():
+        geom, metric = _area_geometry(area)
+        pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WGS84).to_crs(metric).values
+        dist = np.full(n, np.inf)
+        dist[alive] = shapely.distance(pts[alive], geom)
+        far = dist > area_tolerance_m
+        for i in np.flatnonzero(far & alive):
+            reason = f"{REASONS['outside']}: {dist[i]:,.0f} m from the area"
+            report.reject(int(rows[i]), both, reason, pair[i])
+        alive[far] = False
+
+    # type → category
+    types = (
+        table[type_col].astype(object).where(table[type_col].notna(), "").astype(str).str.strip()
+        if type_col
+        else pd.Series([None] * n, index=table.index, dtype=object)
+    )
+    if type_col:
+        lookup = {t: cats.classify(t) for t in pd.unique(types)}
+        cat = np.array([lookup[t] for t in types], dtype=object)
+        unknown = np.array([c is None for c in cat], dtype=bool)
+        if category is not None:
+            n_default = int((unknown & alive).sum())
+            if n_default:
+                report.note(
+                    f"{n_default} rows of unlisted type given the default category {category!r}"
+                )
+            cat[unknown] = category
+        else:
+            reject(unknown, type_col, REASONS["unknown_type"], types.to_numpy())
+    else:
+        cat = np.full(n, category or "other", dtype=object)
+
+    # duplicates: identical rows, then same name within duplicate_m
+    live = np.flatnonzero(alive)
+    raw = table.astype(str).iloc[live]
+    raw["__x"], raw["__y"] = xs[live], ys[live]
+    dup = raw.duplicated(keep="first").to_numpy()
+    if dup.any():
+        first: dict[tuple, int] = {}
+        for i, key, is_dup in zip(live, raw.itertuples(index=False, name=None), dup, strict=True):
+            if not is_dup:
+                first.setdefault(key, int(rows[i]))
+            else:
+                report.reject(
+                    int(rows[i]), None, REASONS["duplicate_row"] + f": same as row {first[key]}"
+                )
+                alive[i] = False
+    names = (
+        table[name_col].astype(object).where(table[name_col].notna(), "").astype(str).str.strip()
+        if name_col
+        else pd.Series([""] * n, index=table.index)
+    ).to_numpy()
+    if name_col and alive.sum() > 1:
+        live = np.flatnonzero(alive)
+        pts = gpd.GeoSeries(gpd.points_from_xy(lon[live], lat[live]), crs=WGS84)
+        pts = pts.to_crs(metric_crs_for(pts))
+        tree = cKDTree(np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()]))
+        for a, b in sorted(tree.query_pairs(duplicate_m)):
+            i, j = live[a], live[b]
+            if names[i] and names[i] == names[j] and alive[i] and alive[j]:
+                report.reject(
+                    int(rows[j]),
+                    name_col,
+                    REASONS["duplicate_near"].format(m=duplicate_m) + f": same as row {rows[i]}",
+                    names[j],
+                )
+                alive[j] = False
+
+    keep = np.flatnonzero(alive)
+    stem = Path(src_file).stem
+    address = np.full(n, None, dtype=object)
+    if address_col:
+        text = table[address_col].astype(object).where(table[address_col].notna(), "")
+        address = np.array([str(a).strip() or None for a in text], dtype=object)
+    out = gpd.GeoDataFrame(
+        {
+            "fid": [f"{stem}:{r}" for r in rows[keep]],
+            "name": pd.Series([names[i] or None for i in keep], dtype=object),
+            "type": pd.Series(types.to_numpy()[keep], dtype=object),
+            "category": pd.Series(cat[keep], dtype=object),
+            "address": pd.Series(address[keep], dtype=object),
+            "src_file": src_file,
+            "src_row": rows[keep],
+            "src_x": x[keep],
+            "src_y": y[keep],
+        },
+        geometry=gpd.points_from_xy(lon[keep], lat[keep]),
+        crs=WGS84,
+    )
+    report.n_loaded += len(out)
+    for c, k in out["category"].value_counts().items():
+        report.stats[f"loaded_{c}"] = int(k)
+    return out
+
+
+# --------------------------------------------------------------------------- public loaders
+def load_facilities(
+    path: str | Path,
+    coords: str | int | CRS | None,
+    x: str | None = None,
+    y: str | None = None,
+    type_col: str | None = None,
+    name_col: str | None = None,
+    category: str | None = None,
+    categories: Categories | Mapping | str | Path | None = None,
+    area=None,
+    sheet: str | int | None = None,
+    address_col: str | None = None,
+    area_tolerance_m: float = 1000.0,
+    duplicate_m: float = 1.0,
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Load a facility table into WGS84 points, accounting for every row.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``/``.txt``/``.tsv`` (UTF-8, UTF-8-BOM, UTF-16 or GBK/GB18030, detected), ``.xlsx``,
+        or any vector file GeoPandas reads (``.geojson``, ``.gpkg``, ``.shp``).
+    coords : str, int or CRS
+        The system the coordinates are really in: ``wgs84``, ``gcj02``, ``bd09`` or an EPSG code.
+        Vector files may pass ``None`` to use their own CRS; for ``gcj02``/``bd09`` their
+        geometry coordinates are read as lon/lat in that system whatever the file's CRS label.
+    x, y : str, optional
+        Coordinate columns. Default: detected (``lng``/``lon``/``longitude``/``x``/``经度`` and
+        ``lat``/``latitude``/``y``/``纬度``; a single ``location``/``经纬度`` column of
+        ``"lon,lat"`` text; give the same column twice for such a combined column). Vector
+        files use their geometry (polygons → representative point) unless columns are given.
+    type_col, name_col, address_col : str, optional
+        Default: detected (``type``/``类型``/``类别``, ``name``/``名称``, ``address``/``地址``).
+    category : str, optional
+        Default category: for every row when there is no type column, else for rows whose type is
+        not in the categories (otherwise rejected as unknown type).
+    categories : Categories, mapping or path, optional
+        Type rules; default ``data/facilities/categories.yaml``.
+    area : GeoDataFrame, GeoSeries, shapely geometry or False, optional
+        Declared area; points farther than ``area_tolerance_m`` from it are rejected. A bare
+        geometry is taken as WGS84. ``None``: China's bounding box. ``False``: no check.
+    sheet : str or int, optional
+        XLSX sheet (default the first) or vector-file layer.
+    area_tolerance_m : float
+        Allowed distance outside ``area`` (default 1000 m: facilities just across a boundary still
+        serve it).
+    duplicate_m : float
+        Rows with the same name closer than this are duplicates.
+
+    Returns
+    -------
+    (GeoDataFrame, LoadReport)
+        Facilities (columns :data:`COLUMNS`, EPSG:4326) and the row accounting.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    FacilitiesError
+        The file cannot be read at all (format, encoding, no coordinate columns, bad declaration).
+    """
+    path = Path(path)
+    report = LoadReport(str(path))
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise FacilitiesError(f"{path}: is a folder, not a facility file")
+    suffix = path.suffix.lower()
+    system = None
+    if coords is not None:
+        try:
+            system = normalize_coords(coords)
+        except ValueError as exc:
+            raise FacilitiesError(f"{path}: {exc}") from None
+
+    gx = gy = None
+    if suffix in (".csv", ".txt", ".tsv"):
+        table = _read_csv(path, report)
+    elif suffix in (".xlsx", ".xlsm"):
+        table = _read_xlsx(path, sheet, report)
+    elif suffix == ".xls":
+        raise FacilitiesError(f"{path}: old .xls workbooks are not supported; save as .xlsx or CSV")
+    else:
+        try:
+            gdf = gpd.read_file(path, layer=sheet)
+        except Exception as exc:  # pyogrio raises DataSourceError and friends
+            raise FacilitiesError(f"{path}: cannot read as a table or vector file: {exc}") from None
+        table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name), dtype=object)
+        table.index = pd.Index(np.arange(1, len(gdf) + 1), name="src_row")
+        geoms = gdf.geometry.to_numpy()
+        empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        if (~empty & (shapely.get_type_id(geoms) != 0)).any():
+            report.note("non-point geometries replaced by a representative point")
+        pts = np.where(empty, None, geoms)
+        pts[~empty] = shapely.point_on_surface(geoms[~empty])
+        gx = pd.Series(np.where(empty, "", shapely.get_x(pts).astype(object)), index=table.index)
+        gy = pd.Series(np.where(empty, "", shapely.get_y(pts).astype(object)), index=table.index)
+        file_crs = gdf.crs
+        if system is None:
+            system = normalize_coords(file_crs) if file_crs is not None else None
+        elif system in ("gcj02", "bd09"):
+            if file_crs is not None and not CRS.from_user_input(file_crs).is_geographic:
+                raise FacilitiesError(
+                    f"{path}: declared {system} but the file is in a projected "
+                    f"CRS ({file_crs}); {system} coordinates are lon/lat"
+                )
+        elif file_crs is not None and x is None and normalize_coords(file_crs) != system:
+            report.note(f"file CRS {file_crs.to_string()} used (declared {system})")
+            system = normalize_coords(file_crs)
+
+    if system is None:
+        raise FacilitiesError(f"{path}: declare the coordinate system (wgs84, gcj02, bd09 or EPSG)")
+
+    # coordinate columns
+    if x is not None or y is not None or gx is None:
+        x = _pick(table, x, _X_NAMES, "x (longitude)", path, ("lng", "lon", "经度"))
+        y = _pick(table, y, _Y_NAMES, "y (latitude)", path, ("lat", "纬度"))
+        if x is None or y is None:
+            combo = [c for c in (x, y) if c] or _find(table.columns, _XY_NAMES)
+            if x is None and y is None and combo:
+                x = y = combo[0]
+            else:
+                raise FacilitiesError(
+                    f"{path}: no coordinate columns found (looked for lng/lon/x/经度 and "
+                    f"lat/y/纬度); columns: {list(table.columns)}; name them with x= and y="
+                )
+        if x == y:
+            parts = (
+                table[x]
+                .astype(object)
+                .where(table[x].notna(), "")
+                .astype(str)
+                .str.strip()
+                .str.split(r"[,，;\s]+", n=1, expand=True, regex=True)
+            )
+            parts = parts.reindex(columns=[0, 1]).fillna("")
+            x_raw, y_raw = parts[0], parts[1]
+        else:
+            x_raw, y_raw = table[x], table[y]
+        fields = (x, y)
+    else:
+        x_raw, y_raw, fields = gx, gy, ("geometry", "geometry")
+
+    type_col = _pick(table, type_col, _TYPE_NAMES, "type", path)
+    name_col = _pick(table, name_col, _NAME_NAMES, "name", path)
+    address_col = _pick(table, address_col, _ADDRESS_NAMES, "address", path)
+    cats = _categories(categories)
+    if category is not None and category not in cats.labels and category != "other":
+        raise FacilitiesError(f"unknown category {category!r}; known: {sorted(cats.labels)}")
+
+    if gx is not None and fields == ("geometry", "geometry"):
+        # a missing geometry is its own reason
+        missing = (gx == "").to_numpy()
+        for r in table.index[missing]:
+            report.reject(int(r), "geometry", REASONS["geometry"])
+        report.n_input += int(missing.sum())
+        table, x_raw, y_raw = table[~missing], x_raw[~missing], y_raw[~missing]
+
+    out = _assemble(
+        table,
+        x_raw,
+        y_raw,
+        system,
+        report,
+        path.name,
+        fields,
+        type_col,
+        name_col,
+        address_col,
+        category,
+        cats,
+        area,
+        area_tolerance_m,
+        duplicate_m,
+    )
+    report.rejections.sort(key=lambda r: (r.row is None, r.row or 0))
+    report.stats.update(
+        n_input=report.n_input, n_loaded=report.n_loaded, n_rejected=report.n_rejected
+    )
+    return out, report
+
+
+# --------------------------------------------------------------------------- OSM
+_SENIOR = ["senior", "seniors", "elderly", "aged", "elder", "old_people"]
+
+#: ``(category, conditions, exclusions)``: all conditions must hold (tag value in list), no
+#: exclusion may; the first key of ``conditions`` is the Overpass query key. First match wins.
+OSM_RULES: list[tuple[str, dict[str, list[str]], dict[str, list[str]]]] = [
+    ("elder_care", {"amenity": ["social_facility"], "social_facility:for": _SENIOR}, {}),
+    ("elder_care", {"social_facility": ["nursing_home", "assisted_living"]}, {}),
+    ("elder_care", {"amenity": ["nursing_home"]}, {}),
+    ("elder_care", {"healthcare": ["nursing_home"]}, {}),
+    (
+        "fitness",
+        {
+            "leisure": [
+                "fitness_station",
+                "fitness_centre",
+                "sports_centre",
+                "sports_hall",
+                "stadium",
+                "track",
+            ]
+        },
+        {},
+    ),
+    ("fitness", {"leisure": ["pitch"]}, {"access": ["private", "no"]}),
+    (
+        "parking",
+        {"amenity": ["parking", "bicycle_parking", "motorcycle_parking", "charging_station"]},
+        {},
+    ),
+    ("health", {"amenity": ["clinic", "hospital", "doctors"]}, {}),
+    ("health", {"healthcare": ["clinic", "hospital", "doctor", "centre", "nurse"]}, {}),
+    ("culture", {"amenity": ["community_centre", "library", "arts_centre", "social_centre"]}, {}),
+    ("market", {"amenity": ["marketplace"]}, {}),
+    ("market", {"shop": ["supermarket", "convenience", "greengrocer"]}, {}),
+    ("park", {"leisure": ["park"]}, {"access": ["private", "no"]}),
+]
+
+
+def osm_tags(categories: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """The Overpass tag query (osmnx ``tags``) for some or all categories."""
+    wanted = None if categories is None else set(categories)
+    tags: dict[str, list[str]] = {}
+    for cat, cond, _ in OSM_RULES:
+        if wanted is not None and cat not in wanted:
+            continue
+        key, values = next(iter(cond.items()))
+        tags.setdefault(key, [])
+        tags[key] += [v for v in values if v not in tags[key]]
+    return tags
+
+
+#: Tag query for all categories, as passed to ``osmnx.features_from_polygon``.
+OSM_TAGS = osm_tags()
+
+
+def _tag_series(gdf: pd.DataFrame, key: str) -> pd.Series:
+    """Values of an OSM tag as lower-case strings ('' when absent); reads a ``tags`` column too."""
+    if key in gdf.columns:
+        s = gdf[key]
+    elif "tags" in gdf.columns:
+
+        def get(t):
+            if isinstance(t, str):
+                try:
+                    t = json.loads(t)
+                except ValueError:
+                    return None
+            return t.get(key) if isinstance(t, Mapping) else None
+
+        s = gdf["tags"].map(get)
+    else:
+        return pd.Series("", index=gdf.index, dtype=object)
+    return s.astype(object).where(s.notna(), "").astype(str).str.strip().str.lower()
+
+
+def facilities_from_osm_features(
+    gdf: gpd.GeoDataFrame,
+    categories: Iterable[str] | None = None,
+    source: str = "OpenStreetMap",
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Classify OSM POIs (osmnx/pyrosm GeoDataFrame, tags as columns) into facilities.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        OSM features; tags as columns (``amenity``, ``leisure``, ``social_facility:for``, ...)
+        or in a ``tags`` dict/JSON column (pyrosm). Index ``(element, id)`` as osmnx returns,
+        or ``osm_type``/``id`` columns as pyrosm returns. Polygons become representative points.
+    categories : iterable of str, optional
+        Keep only these categories (other POIs are rejected as outside the requested categories).
+    source : str
+        Name for the report and ``src_file``.
+
+    Returns
+    -------
+    (GeoDataFrame, LoadReport)
+        Facilities in the schema of :func:`load_facilities` (``type`` is the matching
+        ``key=value``; ``src_x``/``src_y`` are WGS84 lon/lat); POIs matching no rule are rejected
+        as unknown type.
+    """
+    report = LoadReport(source, n_input=len(gdf))
+    if len(gdf) == 0:
+        return gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=[], crs=WGS84), report
+    g = gdf.to_crs(WGS84) if gdf.crs is not None else gdf.set_crs(WGS84)
+    n = len(g)
+    cat = np.full(n, None, dtype=object)
+    typ = np.full(n, None, dtype=object)
+    tag_cache: dict[str, np.ndarray] = {}
+
+    def tag(key: str) -> np.ndarray:
+        if key not in tag_cache:
+            tag_cache[key] = _tag_series(g, key).to_numpy()
+        return tag_cache[key]
+
+    for name, cond, excl in OSM_RULES:
+        mask = cat == None  # noqa: E711 (element-wise)
+        for key, values in cond.items():
+            mask &= np.isin(tag(key), values)
+        for key, values in excl.items():
+            mask &= ~np.isin(tag(key), values)
+        key0 = next(iter(cond))
+        cat[mask] = name
+        typ[mask] = [f"{key0}={v}" for v in tag(key0)[mask]]
+
+    # ids
+    if isinstance(g.index, pd.MultiIndex) and g.index.nlevels >= 2:
+        fid = [f"osm:{e}/{i}" for e, i in g.index]
+    elif "id" in g.columns:
+        kind = g["osm_type"] if "osm_type" in g.columns else pd.Series("node", index=g.index)
+        fid = [f"osm:{e}/{i}" for e, i in zip(kind, g["id"], strict=True)]
+    else:
+        fid = [f"osm:{i}" for i in g.index]
+    rows = np.arange(1, n + 1)
+    name_zh = tag("name:zh")
+    full_names = g["name"] if "name" in g.columns else pd.Series("", index=g.index)
+    names = [
+        (str(orig) if isinstance(orig, str) and orig.strip() else None) or (z or None)
+        for orig, z in zip(full_names, name_zh, strict=True)
+    ]
+    full = _tag_series(g, "addr:full").to_numpy()
+    street = (
+        g["addr:street"].astype(object)
+        if "addr:street" in g.columns
+        else pd.Series(None, index=g.index, dtype=object)
+    ).to_numpy()
+    house = (
+        g["addr:housenumber"].astype(object)
+        if "addr:housenumber" in g.columns
+        else pd.Series(None, index=g.index, dtype=object)
+    ).to_numpy()
+    address = []
+    for f, s, h in zip(full, street, house, strict=True):
+        if f:
+            address.append(f)
+        elif isinstance(s, str) and s:
+            address.append(s + (str(h) if isinstance(h, str | int) and str(h) else ""))
+        else:
+            address.append(None)
+
+    geoms = g.geometry.to_numpy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    pts = np.array(geoms, dtype=object)
+    pts[~missing] = shapely.point_on_surface(geoms[~missing])
+
+    wanted = None if categories is None else set(categories)
+    keep = np.zeros(n, dtype=bool)
+    for i in range(n):
+        if missing[i]:
+            report.reject(int(rows[i]), "geometry", REASONS["geometry"], fid[i])
+        elif cat[i] is None:
+            found = [f"{k}={tag(k)[i]}" for k in OSM_TAGS if tag(k)[i]]
+            report.reject(int(rows[i]), "tags", REASONS["unknown_type"], " ".join([fid[i], *found]))
+        elif wanted is not None and cat[i] not in wanted:
+            report.reject(int(rows[i]), "tags", "category not requested (未请求的类别)", cat[i])
+        else:
+            keep[i] = True
+    k = np.flatnonzero(keep)
+    lon = shapely.get_x(pts[k].astype(object)) if len(k) else np.array([])
+    lat = shapely.get_y(pts[k].astype(object)) if len(k) else np.array([])
+    out = gpd.GeoDataFrame(
+        {
+            "fid": [fid[i] for i in k],
+            "name": pd.Series([names[i] for i in k], dtype=object),
+            "type": pd.Series(typ[k], dtype=object),
+            "category": pd.Series(cat[k], dtype=object),
+            "address": pd.Series([address[i] for i in k], dtype=object),
+            "src_file": source,
+            "src_row": rows[k],
+            "src_x": lon,
+            "src_y": lat,
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=WGS84,
+    )
+    report.n_loaded = len(out)
+    for c, cnt in out["category"].value_counts().items():
+        report.stats[f"loaded_{c}"] = int(cnt)
+    return out, report
+
+
+def facilities_from_osm(
+    polygon,
+    categories: Iterable[str] | None = None,
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Download facility POIs inside a polygon from OSM (osmnx, so osmnx settings/cache apply).
+
+    Parameters
+    ----------
+    polygon : shapely Polygon/MultiPolygon (WGS84), GeoSeries or GeoDataFrame
+        Area to query (GeoDataFrames are unioned and converted to WGS84).
+    categories : iterable of str, optional
+        Categories to query (default all in :data:`OSM_RULES`).
+
+    Returns
+    -------
+    (GeoDataFrame, LoadReport)
+        As :func:`facilities_from_osm_features`.
+    """
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError
+
+    if isinstance(polygon, gpd.GeoDataFrame | gpd.GeoSeries):
+        gs = polygon.geometry if isinstance(polygon, gpd.GeoDataFrame) else polygon
+        gs = gs.to_crs(WGS84) if gs.crs is not None else gs
+        polygon = shapely.union_all(gs.values)
+    tags = osm_tags(categories)
+    try:
+        feats = ox.features_from_polygon(polygon, tags)
+    except InsufficientResponseError:
+        feats = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    return facilities_from_osm_features(feats, categories, source="OpenStreetMap (Overpass)")
