@@ -1,0 +1,520 @@
+"""Folium map of a sub-district's 15-minute life circle.
+
+:func:`build_map` draws, each as an overlay that can be switched on and off in the layer
+control: sub-district boundaries; facilities by category (own colour and icon, Chinese popups
+名称/类型/地址); service areas per category and threshold in graded colours; blind spots with
+their population (人口, 60岁以上); proposed and optimal new sites with their gain and the areas
+they would add; planned corridors with their length. The map has a Chinese legend, a metric
+scale bar and a full-screen button.
+
+Basemaps
+--------
+``"osm"`` / ``"positron"``
+    OpenStreetMap or CartoDB Positron (the other one is offered as an alternative base layer;
+    both are WGS84 like the data).
+``"amap"``
+    高德 (Amap) street tiles. They are drawn in GCJ-02, so every overlay is shifted
+    WGS84 → GCJ-02 (:func:`lifecircle.geo.crs.gdf_from_wgs84`) and no WGS84 basemap is offered
+    beside it (it would be 300–600 m off).
+``"auto"``
+    Amap when the data lie in China, else OpenStreetMap.
+``None`` / ``"none"``
+    No tiles at all: the map works with no network (with ``save_map(..., offline=True)``).
+
+All inputs are GeoDataFrames with a CRS (WGS84 expected); geometries are simplified for display
+(:func:`lifecircle.maps.layers.to_display`) so that a street's map stays well under 5 MB.
+"""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from ..geo.crs import out_of_china
+from ..geo.report import LoadReport
+from ..settings import WGS84
+from . import layers as ly
+from . import style as st
+
+__all__ = ["AMAP_TILES", "BASEMAPS", "build_map", "display_system", "overlay_summary"]
+
+#: 高德 street tiles (GCJ-02), subdomains 1–4.
+AMAP_TILES = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
+
+#: Basemap name → folium.TileLayer arguments.
+BASEMAPS: dict[str, dict] = {
+    "osm": {"tiles": "OpenStreetMap", "name": "OpenStreetMap"},
+    "positron": {
+        "tiles": "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        "attr": "&copy; OpenStreetMap contributors &copy; CARTO",
+        "name": "CartoDB Positron",
+        "subdomains": "abcd",
+        "max_zoom": 20,
+    },
+    "amap": {
+        "tiles": AMAP_TILES,
+        "attr": "高德地图",
+        "name": "高德地图",
+        "subdomains": "1234",
+        "max_native_zoom": 18,
+        "max_zoom": 20,
+    },
+}
+
+# Pane z-indexes (Leaflet: overlayPane 400, markerPane 600): larger thresholds under smaller
+# ones, then blind spots, new coverage, boundaries and corridors, whatever the toggling order.
+_PANE_Z = {"blind": 420, "newcov": 425, "boundary": 430, "corridor": 440}
+
+_CSS = f"""
+<style>
+.lc-icon {{ background: none; border: none; }}
+.lc-popup {{ font-family: {st.FONT_STACK}; font-size: 13px; }}
+.lc-popup table {{ border-collapse: collapse; margin-top: 4px; }}
+.lc-popup th {{ text-align: left; padding: 1px 8px 1px 0; color: #555; font-weight: normal;
+               white-space: nowrap; vertical-align: top; }}
+.lc-popup td {{ padding: 1px 0; }}
+.leaflet-container, .leaflet-control-layers {{ font-family: {st.FONT_STACK}; }}
+.lc-legend {{ background: rgba(255,255,255,0.93); padding: 8px 10px; border-radius: 5px;
+             box-shadow: 0 1px 5px rgba(0,0,0,0.4); font-size: 12px; line-height: 18px;
+             max-height: 60vh; overflow-y: auto; color: #222; }}
+.lc-legend h4 {{ margin: 0 0 4px; font-size: 14px; }}
+.lc-legend h5 {{ margin: 6px 0 2px; font-size: 12px; color: #444; }}
+.lc-legend .row {{ display: flex; align-items: center; gap: 6px; white-space: nowrap; }}
+.lc-legend .sw {{ display: inline-block; width: 18px; height: 12px; border-radius: 2px; }}
+.lc-legend table {{ border-collapse: collapse; }}
+.lc-legend td, .lc-legend th {{ padding: 0 4px; text-align: right; }}
+.lc-title {{ position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
+            z-index: 800; background: rgba(255,255,255,0.9); padding: 4px 14px;
+            border-radius: 4px; font-size: 17px; font-weight: bold; pointer-events: none;
+            box-shadow: 0 1px 4px rgba(0,0,0,0.3); font-family: {st.FONT_STACK}; }}
+</style>
+"""
+
+
+class _HtmlControl(MacroElement):
+    """A Leaflet control holding fixed HTML (legend), or a title over the map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {%- if this.position == "title" %}
+        (function() {
+            var div = L.DomUtil.create("div", "lc-title", {{ this._parent.get_name() }}.getContainer());
+            div.innerHTML = {{ this.html|tojson }};
+        })();
+        {%- else %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function(map) {
+            var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str, position: str = "bottomright", css_class: str = "lc-legend"):
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html = html_text
+        self.position = position
+        self.css_class = css_class
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's ``control_scale`` adds feet and miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, maxWidth: 160, position: "bottomleft"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
+def display_system(basemap: str | None, data: list[gpd.GeoDataFrame] | None = None) -> str:
+    """Coordinate system overlays are drawn in for a basemap: ``"gcj02"`` for Amap."""
+    return "gcj02" if _resolve_basemap(basemap, data) == "amap" else "wgs84"
+
+
+def _resolve_basemap(basemap: str | None, data: list[gpd.GeoDataFrame] | None) -> str | None:
+    if basemap is None or str(basemap).lower() in ("none", ""):
+        return None
+    name = str(basemap).lower()
+    if name == "auto":
+        bounds = [g.to_crs(WGS84).total_bounds for g in data or [] if g is not None and len(g)]
+        bounds = [b for b in bounds if np.all(np.isfinite(b))]
+        if not bounds:
+            return "osm"
+        b = np.array(bounds)
+        lon = (b[:, 0].min() + b[:, 2].max()) / 2
+        lat = (b[:, 1].min() + b[:, 3].max()) / 2
+        return "osm" if bool(out_of_china(lon, lat)) else "amap"
+    if name in ("gaode", "autonavi", "高德"):
+        name = "amap"
+    if name in ("openstreetmap",):
+        name = "osm"
+    if name in ("cartodb", "cartodbpositron", "cartodb positron"):
+        name = "positron"
+    if name not in BASEMAPS:
+        raise ValueError(f"unknown basemap {basemap!r}: use osm, positron, amap, auto or none")
+    return name
+
+
+def _legend_html(
+    styles: dict[str, st.CategoryStyle],
+    facility_counts: dict[str, int],
+    minutes: list[float],
+    has: dict[str, bool],
+    coverage: pd.DataFrame | None,
+) -> str:
+    parts = ["<h4>图例</h4>"]
+    if facility_counts:
+        parts.append("<h5>设施</h5>")
+        for cat, n in facility_counts.items():
+            sty = styles[cat]
+            parts.append(
+                f'<div class="row">{st.icon_svg(sty, 16)}<span>{html.escape(sty.label)} '
+                f"({n})</span></div>"
+            )
+    if minutes:
+        parts.append("<h5>步行服务范围</h5>")
+        for m in minutes:
+            col = st.minutes_style(m, minutes)["fillColor"]
+            parts.append(
+                f'<div class="row"><span class="sw" style="background:{col};opacity:0.6">'
+                f"</span><span>{ly._fmt_minutes(m)}</span></div>"
+            )
+    rows = [
+        ("blind_spots", "sw", st.BLIND_SPOT_STYLE["fillColor"], "服务盲区"),
+        ("new_coverage", "sw", st.NEW_COVERAGE_STYLE["fillColor"], "新站点服务范围"),
+        ("corridors", "line", st.CORRIDOR_STYLE["color"], "规划慢行道"),
+        ("corridor_gaps", "dash", st.CORRIDOR_GAP_STYLE["color"], "慢行道断点"),
+        ("gateways", "dot", st.GATEWAY_STYLE["fillColor"], "门户节点"),
+        ("boundaries", "dash", st.BOUNDARY_STYLE["color"], "街道边界"),
+    ]
+    other = []
+    for key, kind, col, label in rows:
+        if not has.get(key):
+            continue
+        if kind == "sw":
+            sym = f'<span class="sw" style="background:{col};opacity:0.6"></span>'
+        elif kind == "dot":
+            sym = (
+                f'<span class="sw" style="width:12px;height:12px;border-radius:50%;'
+                f'background:{col};border:2px solid {st.GATEWAY_STYLE["color"]}"></span>'
+            )
+        elif kind == "line":
+            sym = f'<span class="sw" style="height:5px;background:{col}"></span>'
+        else:
+            sym = f'<span class="sw" style="height:0;border-top:2px dashed {col}"></span>'
+        other.append(f'<div class="row">{sym}<span>{label}</span></div>')
+    if has.get("sites"):
+        other.append(
+            f'<div class="row">{st.site_icon_svg("1", 16)}<span>新增站点 (优化选址)</span></div>'
+        )
+    if has.get("proposed_sites"):
+        other.append(
+            f'<div class="row">{st.site_icon_svg("", 16, st.PROPOSED_SITE_COLOUR)}'
+            "<span>拟建站点</span></div>"
+        )
+    if other:
+        parts.append("<h5>其他</h5>" + "".join(other))
+    table = _coverage_summary(coverage, styles)
+    if table:
+        parts.append(table)
+    return "".join(parts)
+
+
+def _coverage_summary(coverage: pd.DataFrame | None, styles: dict) -> str:
+    """Population coverage share per category × threshold, over all boundaries."""
+    if coverage is None or len(coverage) == 0:
+        return ""
+    needed = {"category", "minutes"}
+    if not needed.issubset(coverage.columns):
+        return ""
+    df = coverage.copy()
+    if {"population", "population_covered"}.issubset(df.columns):
+        g = df.groupby(["category", "minutes"])[["population", "population_covered"]].sum()
+        share = g["population_covered"] / g["population"].where(g["population"] > 0)
+    elif "population_share" in df.columns:
+        share = df.groupby(["category", "minutes"])["population_share"].mean()
+    else:
+        return ""
+    share = share.unstack("minutes")
+    if share.empty:
+        return ""
+    head = "".join(f"<th>{ly._fmt_minutes(m)}</th>" for m in share.columns)
+    body = []
+    for cat in ly.ordered_categories(share.index):
+        label = styles[cat].label if cat in styles else st.category_style(cat).label
+        cells = "".join(
+            f"<td>{v:.0%}</td>" if np.isfinite(v) else "<td>–</td>" for v in share.loc[cat]
+        )
+        body.append(f'<tr><th style="text-align:left">{html.escape(label)}</th>{cells}</tr>')
+    return f"<h5>人口覆盖率</h5><table><tr><th></th>{head}</tr>{''.join(body)}</table>"
+
+
+def _yaml_labels() -> dict[str, str]:
+    """Category labels of ``data/facilities/categories.yaml`` (shared with tables and reports)."""
+    try:
+        from ..geo.facilities import load_categories
+
+        return dict(load_categories().labels)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - the file ships with the package
+        return {}
+
+
+def _pane(m: folium.Map, name: str, z: int) -> str:
+    folium.map.CustomPane(name, z_index=z, pointer_events=True).add_to(m)
+    return name
+
+
+def build_map(
+    boundaries: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    service_areas: gpd.GeoDataFrame | None = None,
+    blind_spots: gpd.GeoDataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    proposed_sites: gpd.GeoDataFrame | None = None,
+    new_coverage: gpd.GeoDataFrame | None = None,
+    corridors: gpd.GeoDataFrame | None = None,
+    *,
+    coverage_table: pd.DataFrame | None = None,
+    corridor_summary: pd.DataFrame | None = None,
+    basemap: str | None = "auto",
+    title: str | None = None,
+    focus_category: str | None = None,
+    category_labels: dict[str, str] | None = None,
+    tolerance_m: float = 3.0,
+    collapsed: bool = False,
+    report: LoadReport | None = None,
+) -> folium.Map:
+    """Draw a life-circle map.
+
+    Parameters
+    ----------
+    boundaries : GeoDataFrame, optional
+        Sub-district polygons (``name``, ``code``).
+    facilities : GeoDataFrame, optional
+        Facility points (``category`` required; ``name``, ``type``, ``address``, ``fid`` shown).
+    service_areas : GeoDataFrame, optional
+        ``category``, ``minutes`` (and ``fid``: the ``"全部"`` rows are drawn when present,
+        else the union per category and threshold).
+    blind_spots : GeoDataFrame, optional
+        ``category``, ``minutes``, ``population``, ``pop60``, ``boundary``.
+    sites, proposed_sites : GeoDataFrame, optional
+        Optimal and proposed (what-if) new sites: ``rank``, ``gain*`` columns, ``objective``,
+        ``gap``, ``lon_gcj02``/``lat_gcj02``.
+    new_coverage : GeoDataFrame, optional
+        Service areas of the new sites.
+    corridors : GeoDataFrame, optional
+        Planned corridors: the ``lines`` of
+        :func:`lifecircle.analysis.corridors.resolve_corridors` (``corridor``, ``kind``,
+        ``theme``, ``part``, ``role``, ``length_m``, ``gap``; gateway points included), or any
+        lines with a ``name``.
+    coverage_table : DataFrame, optional
+        The coverage table (``coverage.csv``); adds population coverage shares to the legend.
+    corridor_summary : DataFrame, optional
+        The corridors' ``summary`` (per corridor ``length_m``, ``pop``, ``pop60``, ``minutes``):
+        adds total length and coverage role to the corridor popups.
+    basemap : {"auto", "osm", "positron", "amap", None}
+        See the module docstring. With ``"amap"`` all overlays are shifted to GCJ-02.
+    title : str, optional
+        Shown over the map and as the page title.
+    focus_category : str, optional
+        Category whose service areas and blind spots are on at load (default ``elder_care`` if
+        present, else the first); the others are listed in the layer control, off.
+    category_labels : dict, optional
+        Chinese labels overriding those of ``data/facilities/categories.yaml`` (the default, so
+        that map, tables and reports agree) and the built-in ones.
+    tolerance_m : float
+        Display simplification tolerance in metres.
+    collapsed : bool
+        Start with the layer control folded.
+    report : LoadReport, optional
+        Receives a rejection for each feature that could not be drawn (no geometry).
+
+    Returns
+    -------
+    folium.Map
+    """
+    inputs = {
+        "boundaries": boundaries,
+        "facilities": facilities,
+        "service_areas": service_areas,
+        "blind_spots": blind_spots,
+        "sites": sites,
+        "proposed_sites": proposed_sites,
+        "new_coverage": new_coverage,
+        "corridors": corridors,
+    }
+    for key, gdf in inputs.items():
+        if gdf is not None and not isinstance(gdf, gpd.GeoDataFrame):
+            raise TypeError(f"{key}: expected a GeoDataFrame, got {type(gdf).__name__}")
+        if gdf is not None and gdf.crs is None:
+            raise ValueError(f"{key}: GeoDataFrame has no CRS; set it (WGS84 expected)")
+    present = [g for g in inputs.values() if g is not None and len(g)]
+    base = _resolve_basemap(basemap, present)
+    system = "gcj02" if base == "amap" else "wgs84"
+
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_start=14)
+    if title:
+        m.get_root().title = title
+    m.get_root().header.add_child(Element(_CSS), name="lifecircle_css")
+    if base is not None:
+        folium.TileLayer(**BASEMAPS[base]).add_to(m)
+        if base in ("osm", "positron"):
+            other = "positron" if base == "osm" else "osm"
+            folium.TileLayer(**BASEMAPS[other], show=False).add_to(m)
+
+    # categories and their styles, shared by facilities, service areas, blind spots, legend
+    cats: list[str] = []
+    for gdf in (facilities, service_areas, blind_spots):
+        if gdf is not None and "category" in gdf.columns:
+            cats += ly.ordered_categories(gdf["category"])
+    cats = ly.ordered_categories(cats)
+    styles = ly.category_styles(cats, {**_yaml_labels(), **(category_labels or {})})
+    if focus_category is None and cats:
+        focus_category = "elder_care" if "elder_care" in cats else cats[0]
+
+    minutes: list[float] = []
+    for gdf in (service_areas, blind_spots):
+        if gdf is not None and "minutes" in gdf.columns and len(gdf):
+            minutes += [float(v) for v in pd.to_numeric(gdf["minutes"], errors="coerce").dropna()]
+    minutes = sorted(set(minutes))
+    panes = {}
+    for i, mins in enumerate(sorted(minutes, reverse=True)):
+        panes[mins] = _pane(m, f"lc_sa_{i}", 405 + i)
+    pane = {k: _pane(m, f"lc_{k}", z) for k, z in _PANE_Z.items()}
+
+    has: dict[str, bool] = {}
+    facility_counts: dict[str, int] = {}
+    overlays: list[folium.GeoJson] = []
+    if boundaries is not None and len(boundaries):
+        overlays.append(
+            ly.boundary_layer(boundaries, system, tolerance_m, report, pane["boundary"])
+        )
+    if facilities is not None and len(facilities):
+        for layer in ly.facility_layers(facilities, system, styles, report):
+            facility_counts[layer.lc_category] = layer.lc_n_features
+            overlays.append(layer)
+    sa_minutes: list[float] = []
+    if service_areas is not None and len(service_areas):
+        sa = ly.service_area_layers(
+            service_areas, system, styles, tolerance_m, focus_category, report, panes
+        )
+        sa_minutes = sorted({layer.lc_minutes for layer in sa})
+        overlays += sa
+    if blind_spots is not None and len(blind_spots):
+        overlays += ly.blind_spot_layer(
+            blind_spots, system, styles, tolerance_m, focus_category, None, report, pane["blind"]
+        )
+    if new_coverage is not None and len(new_coverage):
+        overlays += ly.new_coverage_layer(new_coverage, system, tolerance_m, report, pane["newcov"])
+    if corridors is not None and len(corridors):
+        overlays.append(
+            ly.corridor_layer(
+                corridors, system, tolerance_m, report, pane["corridor"], summary=corridor_summary
+            )
+        )
+    if proposed_sites is not None and len(proposed_sites):
+        overlays.append(ly.site_layer(proposed_sites, system, proposed=True, report=report))
+    if sites is not None and len(sites):
+        overlays.append(ly.site_layer(sites, system, proposed=False, report=report))
+
+    for layer in overlays:
+        if layer.lc_n_features:
+            layer.add_to(m)
+            has[layer.lc_kind] = True
+            has["corridor_gaps"] = has.get("corridor_gaps") or getattr(layer, "lc_has_gap", False)
+            has["gateways"] = has.get("gateways") or getattr(layer, "lc_has_points", False)
+
+    # fit to the boundaries when given (facilities far away must not zoom the map out),
+    # else to everything drawn; in drawing coordinates
+    framing = [la for la in overlays if la.lc_kind == "boundaries" and la.lc_n_features]
+    bounds = _bounds(framing or overlays)
+    if bounds is not None:
+        m.fit_bounds(bounds)
+        m.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    else:
+        m.location = [31.23, 121.47]
+
+    _MetricScale().add_to(m)
+    folium.plugins.Fullscreen(
+        position="topleft", title="全屏", title_cancel="退出全屏", force_separate_button=True
+    ).add_to(m)
+    if title:
+        _HtmlControl(html.escape(title), position="title").add_to(m)
+    legend = _legend_html(styles, facility_counts, sa_minutes, has, coverage_table)
+    _HtmlControl(legend, position="bottomright").add_to(m)
+    folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
+    m.lc_system = system
+    m.lc_basemap = base
+    return m
+
+
+def _bounds(overlays: list[folium.GeoJson]) -> list[list[float]] | None:
+    xs, ys = [], []
+    for layer in overlays:
+        for feat in layer.data.get("features", []):
+            coords = np.asarray(_flatten(feat["geometry"]["coordinates"]), dtype=float)
+            if coords.size:
+                coords = coords.reshape(-1, 2)
+                xs += [coords[:, 0].min(), coords[:, 0].max()]
+                ys += [coords[:, 1].min(), coords[:, 1].max()]
+    if not xs:
+        return None
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def _flatten(coords) -> list:
+    if len(coords) and isinstance(coords[0], int | float):
+        return [coords[:2]]
+    out = []
+    for c in coords:
+        out += _flatten(c)
+    return out
+
+
+def overlay_summary(m: folium.Map) -> pd.DataFrame:
+    """What a map built by :func:`build_map` shows: one row per overlay in the layer control.
+
+    Columns: ``name`` (as listed), ``kind`` (boundaries, facilities, service_areas,
+    blind_spots, new_coverage, corridors, sites, proposed_sites), ``category``, ``minutes``,
+    ``n_features``, ``show`` (on at load).
+    """
+    rows = []
+    for child in m._children.values():
+        if isinstance(child, folium.GeoJson) and hasattr(child, "lc_kind"):
+            rows.append(
+                {
+                    "name": child.layer_name,
+                    "kind": child.lc_kind,
+                    "category": child.lc_category,
+                    "minutes": child.lc_minutes,
+                    "n_features": child.lc_n_features,
+                    "show": bool(child.show),
+                }
+            )
+    return pd.DataFrame(rows, columns=["name", "kind", "category", "minutes", "n_features", "show"])
