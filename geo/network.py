@@ -36,8 +36,18 @@ from .report import LoadReport
 __all__ = ["WalkNetwork", "walkable_edge", "NOT_WALKABLE_HIGHWAYS"]
 
 #: Highway classes never walked on.
-NOT_WALKABLE_HIGHWAYS = frozenset({"motorway", "motorway_link", "construction", "proposed",
-                                   "raceway", "bus_guideway", "abandoned", "platform"})
+NOT_WALKABLE_HIGHWAYS = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "construction",
+        "proposed",
+        "raceway",
+        "bus_guideway",
+        "abandoned",
+        "platform",
+    }
+)
 _ELEVATED_ONLY = frozenset({"trunk", "trunk_link"})
 
 
@@ -70,8 +80,11 @@ def walkable_edge(data: dict) -> bool:
     access = str(_first(data.get("access")) or "").lower()
     if access in ("no", "private") and foot not in ("yes", "designated", "permissive"):
         return False
-    return not (hws and hws <= _ELEVATED_ONLY
-                and (_truthy(data.get("bridge")) or _truthy(data.get("tunnel"))))
+    return not (
+        hws
+        and hws <= _ELEVATED_ONLY
+        and (_truthy(data.get("bridge")) or _truthy(data.get("tunnel")))
+    )
 
 
 @dataclass
@@ -181,18 +194,22 @@ class WalkNetwork:
 
         # walkability
         if filter_walkable:
-            bad = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not walkable_edge(d)]
+            bad = [
+                (u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not walkable_edge(d)
+            ]
             if bad:
                 G.remove_edges_from(bad)
                 stranded = [n for n, deg in G.degree() if deg == 0]
                 G.remove_nodes_from(stranded)
-                report.note(f"removed {len(bad)} directed edges not open to pedestrians "
-                            "(motorway, foot=no, elevated/tunnel trunk) and the "
-                            f"{len(stranded)} nodes only they reached")
+                report.note(
+                    f"removed {len(bad)} directed edges not open to pedestrians "
+                    "(motorway, foot=no, elevated/tunnel trunk) and the "
+                    f"{len(stranded)} nodes only they reached"
+                )
 
         # pedestrians walk both ways: add reverse edges (geometry reversed)
         added = 0
-        for u, v, k, d in list(G.edges(keys=True, data=True)):
+        for u, v, _k, d in list(G.edges(keys=True, data=True)):
             if u == v or G.has_edge(v, u):
                 continue
             rd = dict(d)
@@ -216,9 +233,11 @@ class WalkNetwork:
             dropped = G.number_of_nodes() - len(largest)
             if dropped:
                 share = dropped / G.number_of_nodes()
-                report.note(f"kept the largest connected walking component: dropped {dropped} of "
-                            f"{G.number_of_nodes()} street nodes ({share:.1%}) in {len(comps) - 1} "
-                            "smaller components")
+                report.note(
+                    f"kept the largest connected walking component: dropped {dropped} of "
+                    f"{G.number_of_nodes()} street nodes ({share:.1%}) in {len(comps) - 1} "
+                    "smaller components"
+                )
                 report.stats["dropped_component_nodes"] = dropped
                 report.stats["dropped_component_share"] = share
                 G = G.subgraph(largest).copy()
@@ -234,8 +253,14 @@ class WalkNetwork:
         return cls._derive(G, metric, profs, report, source or report.source)
 
     @classmethod
-    def _derive(cls, G: nx.MultiDiGraph, metric: CRS | None,
-                profiles: dict[str, SpeedProfile], report: LoadReport, source: str) -> WalkNetwork:
+    def _derive(
+        cls,
+        G: nx.MultiDiGraph,
+        metric: CRS | None,
+        profiles: dict[str, SpeedProfile],
+        report: LoadReport,
+        source: str,
+    ) -> WalkNetwork:
         from pyproj import Transformer
 
         ids = np.array(list(G.nodes), dtype=np.int64)
@@ -255,7 +280,9 @@ class WalkNetwork:
         v_idx = index.get_indexer(v)
 
         def project(line):
-            return shapely.transform(line, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+            return shapely.transform(
+                line, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+            )
 
         geoms = []
         for (_, _, _, d), a, b in zip(rows, u_idx, v_idx, strict=True):
@@ -274,8 +301,14 @@ class WalkNetwork:
             return [_first(d.get(name)) for _, _, _, d in rows]
 
         table = {
-            "u": u, "v": v, "key": keys, "u_idx": u_idx, "v_idx": v_idx, "length": length,
-            "name": attr("name"), "highway": attr("highway"),
+            "u": u,
+            "v": v,
+            "key": keys,
+            "u_idx": u_idx,
+            "v_idx": v_idx,
+            "length": length,
+            "name": attr("name"),
+            "highway": attr("highway"),
         }
         for p in profiles.values():
             table[p.time_attr] = length / p.speed_mps
@@ -344,5 +377,482 @@ class WalkNetwork:
         return total / 2.0 if undirected else total
 
     def __repr__(self) -> str:
-        return (f"WalkNetwork({self.source!r}, {self.n_nodes} nodes, {self.n_edges} directed edges, "
-                f"crs={self.crs.to_string()})")
+        return (
+            f"WalkNetwork({self.source!r}, {self.n_nodes} nodes, {self.n_edges} directed edges, "
+            f"crs={self.crs.to_string()})"
+        )
+
+
+# ====================================================================== loaders
+# Loaders build the raw OSM street graph *unsimplified*, clean it with WalkNetwork.from_graph
+# (walkability is judged segment by segment, before osmnx would merge bridge and ground segments
+# into one edge with list-valued tags), and then, by default, simplify the topology: nodes that
+# only shape a street become edge geometry. Lengths and shortest walks between the kept nodes are
+# unchanged (see tests/test_network.py); the graph shrinks to about a third.
+
+from pathlib import Path  # noqa: E402  (loader section: imports kept next to the loaders)
+
+from ..settings import DEFAULT_MINUTES, threshold_cost  # noqa: E402
+
+__all__ += [
+    "NETWORK_SUFFIXES",
+    "default_buffer_m",
+    "load_network",
+    "network_from_graphml",
+    "network_from_osm",
+    "network_from_osm_xml",
+    "network_from_pbf",
+    "network_from_relation",
+    "save_network",
+    "simplify_network",
+]
+
+#: File suffixes :func:`load_network` understands, and the reader each one selects.
+NETWORK_SUFFIXES = {".osm": "xml", ".xml": "xml", ".pbf": "pbf", ".graphml": "graphml"}
+
+#: Edge attributes whose change keeps a node when simplifying (a street's name or class changes).
+_SIMPLIFY_KEEP_ATTRS = ("name", "highway")
+#: Graph attribute marking a graph that WalkNetwork already cleaned (written by save_network).
+_CLEANED = "lifecircle_walk_network"
+
+
+def _existing(path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such network file")
+    return path
+
+
+def _simplify_walk_graph(G: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, int]:
+    """osmnx topology simplification that keeps loop streets.
+
+    A street loop hanging off one intersection becomes a self-loop edge in osmnx's result, which
+    :meth:`WalkNetwork.from_graph` would drop together with its length. Each such loop is split
+    again at its middle node (both walking directions at the same node). Returns the simplified
+    graph and the number of loops split.
+    """
+    import osmnx as ox
+
+    H = nx.MultiDiGraph(G)
+    H.graph = dict(G.graph, simplified=False)
+    Gs = ox.simplify_graph(H, edge_attrs_differ=_SIMPLIFY_KEEP_ATTRS, remove_rings=False)
+    loops = [(u, k, d) for u, v, k, d in Gs.edges(keys=True, data=True) if u == v]
+    if not loops:
+        return Gs, 0
+    where = {(d["x"], d["y"]): n for n, d in H.nodes(data=True)}
+    middle: dict[tuple, int] = {}
+    for u, k, d in loops:
+        coords = list(d["geometry"].coords)
+        key = (u, frozenset(coords[1:-1]))  # the same loop walked either way
+        m = middle.setdefault(key, where[coords[len(coords) // 2]])
+        mxy = (H.nodes[m]["x"], H.nodes[m]["y"])
+        i = coords.index(mxy) if mxy in coords[1:-1] else 0
+        if not 0 < i < len(coords) - 1:
+            continue  # cannot split (duplicate coordinates): WalkNetwork drops the loop
+        Gs.remove_edge(u, u, k)
+        if m not in Gs:
+            Gs.add_node(m, **H.nodes[m])
+        attrs = {a: v for a, v in d.items() if a not in ("length", "geometry")}
+        Gs.add_edge(u, m, **attrs, geometry=shapely.LineString(coords[: i + 1]))
+        Gs.add_edge(m, u, **attrs, geometry=shapely.LineString(coords[i:]))
+    return Gs, len(middle)
+
+
+def simplify_network(net: WalkNetwork) -> WalkNetwork:
+    """Simplify a cleaned walking network's topology (osmnx ``simplify_graph``).
+
+    Nodes that only shape a street (two neighbours, same street name and class on both sides)
+    become vertices of the edge geometry. Street length and the shortest walk between any two
+    kept nodes are unchanged. Loop streets are split so that none becomes a self-loop.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+        A network from :meth:`WalkNetwork.from_graph` or a loader (simplify=False).
+
+    Returns
+    -------
+    WalkNetwork
+        The simplified network, with the same CRS and profiles; its report extends ``net``'s.
+    """
+    if net.graph.graph.get("simplified"):
+        return net
+    before_len = net.total_length()
+    Gs, n_loops = _simplify_walk_graph(net.graph)
+    out = WalkNetwork.from_graph(
+        Gs,
+        metric_crs=net.crs,
+        profiles=list(net.profiles.values()),
+        keep_largest=False,
+        filter_walkable=False,
+        source=net.source,
+    )
+    report = LoadReport(
+        net.report.source,
+        net.report.n_input,
+        out.n_nodes,
+        list(net.report.rejections),
+        list(net.report.notes),
+        dict(net.report.stats),
+    )
+    report.notes.extend(out.report.notes)
+    text = (
+        f"simplified the topology: {net.n_nodes} → {out.n_nodes} nodes, {net.n_edges} → "
+        f"{out.n_edges} directed edges (street length {before_len:.0f} m → "
+        f"{out.total_length():.0f} m)"
+    )
+    if n_loops:
+        text += f"; {n_loops} loop streets split at their middle node"
+    report.note(text)
+    report.stats["nodes_unsimplified"] = net.n_nodes
+    report.stats["edges_unsimplified"] = net.n_edges
+    out.report = report
+    return out
+
+
+def _build(
+    G: nx.MultiDiGraph,
+    source: str,
+    report: LoadReport,
+    simplify: bool,
+    metric_crs=None,
+    profiles=None,
+    keep_largest: bool = True,
+    filter_walkable: bool = True,
+) -> WalkNetwork:
+    """Raw street graph → cleaned (and by default simplified) WalkNetwork."""
+    already = bool(G.graph.get("simplified"))
+    net = WalkNetwork.from_graph(
+        G,
+        metric_crs=metric_crs,
+        profiles=profiles,
+        keep_largest=keep_largest,
+        filter_walkable=filter_walkable,
+        source=source,
+        report=report,
+    )
+    report.stats.setdefault("nodes_read", report.n_input)
+    if not simplify:
+        return net
+    if already:
+        report.note("the graph was simplified before it was saved: kept as it is")
+        return net
+    return simplify_network(net)
+
+
+def _street_edges_only(G: nx.MultiDiGraph, report: LoadReport) -> None:
+    """Drop edges of ways that are not streets (no highway tag, or area=yes), in place."""
+    bad = [
+        (u, v, k)
+        for u, v, k, d in G.edges(keys=True, data=True)
+        if not d.get("highway") or str(_first(d.get("area")) or "").lower() == "yes"
+    ]
+    if bad:
+        ways = {str(G.edges[e].get("osmid")) for e in bad}
+        G.remove_edges_from(bad)
+        report.note(f"ignored {len(ways)} ways that are not streets (no highway tag, or area=yes)")
+
+
+def network_from_osm_xml(
+    path, *, simplify: bool = True, metric_crs=None, profiles=None, keep_largest: bool = True
+) -> WalkNetwork:
+    """Walking network from an OSM XML file (``.osm``/``.xml``: JOSM, osm.org export, osmnx).
+
+    Parameters
+    ----------
+    path : path-like
+        The OSM XML file (UTF-8). Ways without a ``highway`` tag (buildings, land use) are ignored.
+    simplify : bool
+        Simplify the topology after cleaning (see :func:`simplify_network`).
+    metric_crs, profiles, keep_largest
+        Passed to :meth:`WalkNetwork.from_graph`.
+
+    Returns
+    -------
+    WalkNetwork
+        ``source`` is the file path; ``report`` says what was dropped.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing file; unreadable XML or no streets in it (the message names the file).
+    """
+    import warnings
+    from xml.etree.ElementTree import ParseError
+
+    import osmnx as ox
+
+    path = _existing(path)
+    report = LoadReport(str(path))
+    with warnings.catch_warnings():
+        # osmnx warns about files it wrote itself (save_graph_xml); they load correctly here
+        warnings.filterwarnings("ignore", message=".*generated by OSMnx.*")
+        try:
+            G = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+        except (ParseError, UnicodeDecodeError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path}: not a readable OSM XML file ({exc})") from exc
+    _street_edges_only(G, report)
+    if G.number_of_edges() == 0:
+        raise ValueError(f"{path}: no streets (ways with a highway tag) in this OSM XML file")
+    return _build(G, str(path), report, simplify, metric_crs, profiles, keep_largest)
+
+
+def network_from_graphml(
+    path,
+    *,
+    simplify: bool = True,
+    metric_crs=None,
+    profiles=None,
+    keep_largest: bool = True,
+    filter_walkable: bool | None = None,
+) -> WalkNetwork:
+    """Walking network from a GraphML file (``osmnx.save_graphml`` or :func:`save_network`).
+
+    Parameters
+    ----------
+    path : path-like
+        GraphML written by osmnx (nodes with ``x``/``y``; any CRS the graph declares).
+    simplify : bool
+        Simplify after cleaning, unless the saved graph is already simplified.
+    filter_walkable : bool, optional
+        Default: True, except for files written by :func:`save_network` (already cleaned).
+    metric_crs, profiles, keep_largest
+        Passed to :meth:`WalkNetwork.from_graph`.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing or unreadable file (the message names it).
+    """
+    from xml.etree.ElementTree import ParseError
+
+    import osmnx as ox
+
+    path = _existing(path)
+    report = LoadReport(str(path))
+    try:
+        G = ox.load_graphml(path)
+    except (ParseError, KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: not a readable osmnx GraphML file ({exc})") from exc
+    if G.number_of_nodes() == 0:
+        raise ValueError(f"{path}: the GraphML graph has no nodes")
+    missing = [n for n, d in G.nodes(data=True) if "x" not in d or "y" not in d]
+    if missing:
+        raise ValueError(f"{path}: node {missing[0]} (and {len(missing) - 1} more) has no x/y")
+    if filter_walkable is None:
+        filter_walkable = not G.graph.get(_CLEANED)
+    return _build(
+        G, str(path), report, simplify, metric_crs, profiles, keep_largest, filter_walkable
+    )
+
+
+def _bbox_arg(bbox):
+    if bbox is None:
+        return None
+    if isinstance(bbox, gpd.GeoDataFrame | gpd.GeoSeries):
+        return bbox.to_crs(WGS84).union_all()
+    if isinstance(bbox, shapely.Geometry):
+        return bbox
+    values = [float(v) for v in bbox]
+    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
+        raise ValueError(f"bbox must be (minlon, minlat, maxlon, maxlat), got {bbox!r}")
+    return values
+
+
+def network_from_pbf(
+    path,
+    bbox=None,
+    *,
+    simplify: bool = True,
+    metric_crs=None,
+    profiles=None,
+    keep_largest: bool = True,
+) -> WalkNetwork:
+    """Walking network from an OSM PBF extract (``.osm.pbf``), read with pyrosm.
+
+    pyrosm's ``walking`` filter selects the ways (footways, paths, steps and streets open to
+    pedestrians); its graph export (unsimplified) goes through the same cleaning as the other
+    loaders.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.osm.pbf`` file.
+    bbox : sequence, shapely geometry or GeoDataFrame, optional
+        Read only this area: ``(minlon, minlat, maxlon, maxlat)`` or a polygon (WGS84 when bare).
+    simplify : bool
+        Simplify the topology after cleaning (see :func:`simplify_network`).
+    metric_crs, profiles, keep_largest
+        Passed to :meth:`WalkNetwork.from_graph`.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing or unreadable file; no walkable ways (inside ``bbox``).
+    """
+    import warnings
+
+    import pyrosm
+    from pyrosm import exceptions as pyrosm_errors
+
+    path = _existing(path)
+    report = LoadReport(str(path))
+    box = _bbox_arg(bbox)
+    try:
+        with warnings.catch_warnings():
+            # an empty area is reported below with the file named
+            warnings.filterwarnings("ignore", message="Could not find any edges")
+            osm = pyrosm.OSM(str(path), bounding_box=box)
+            nodes, edges = osm.get_network(network_type="walking", nodes=True)
+    except (OSError, ValueError, RuntimeError, pyrosm_errors.PBFException) as exc:
+        raise ValueError(f"{path}: not a readable OSM PBF file ({exc})") from exc
+    if edges is None or nodes is None or len(edges) == 0:
+        where = " inside the bbox" if box is not None else ""
+        raise ValueError(f"{path}: no walkable ways{where}")
+    G = osm.to_graph(
+        nodes,
+        edges,
+        graph_type="networkx",
+        network_type="walking",
+        simplify=False,
+        retain_all=True,
+        osmnx_compatible=True,
+    )
+    G.graph["crs"] = WGS84
+    if box is not None:
+        report.note(
+            f"read the part of the extract inside bbox {box if isinstance(box, list) else box.bounds}"
+        )
+    return _build(G, str(path), report, simplify, metric_crs, profiles, keep_largest)
+
+
+def load_network(path, **kw) -> WalkNetwork:
+    """Load a walking network from a file, choosing the reader by suffix.
+
+    ``.osm``/``.xml`` → :func:`network_from_osm_xml`, ``.pbf`` (``.osm.pbf``) →
+    :func:`network_from_pbf`, ``.graphml`` → :func:`network_from_graphml`. Keyword arguments go
+    to the reader.
+    """
+    path = Path(path)
+    kind = NETWORK_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(
+            f"{path}: unknown network file type {path.suffix!r}; "
+            f"use one of {', '.join(sorted(NETWORK_SUFFIXES))}"
+        )
+    reader = {
+        "xml": network_from_osm_xml,
+        "pbf": network_from_pbf,
+        "graphml": network_from_graphml,
+    }[kind]
+    return reader(path, **kw)
+
+
+def save_network(net: WalkNetwork, path) -> Path:
+    """Save a network's graph as GraphML (a cache that :func:`network_from_graphml` reloads).
+
+    The graph is marked as already cleaned, so reloading it skips the walkability filter.
+    """
+    import osmnx as ox
+
+    path = Path(path)
+    G = net.graph.copy()
+    G.graph[_CLEANED] = True
+    G.graph["source"] = net.source
+    ox.save_graphml(G, filepath=path)
+    return path
+
+
+def default_buffer_m(
+    profile: str | SpeedProfile = "elderly", minutes: Iterable[float] | float = DEFAULT_MINUTES
+) -> float:
+    """Default download buffer: the walking reach of the largest threshold.
+
+    Facilities up to that distance outside a boundary can still serve residents inside it.
+    ``elderly`` at 15 min: 810 m; ``adult``: 1080 m; ``gb50180``: 1000 m.
+    """
+    ms = [minutes] if isinstance(minutes, int | float) else list(minutes)
+    if not ms:
+        raise ValueError("no thresholds given")
+    return threshold_cost(profile, minutes=max(ms))
+
+
+def network_from_osm(
+    polygon,
+    buffer_m: float | None = None,
+    profile: str | SpeedProfile = "elderly",
+    minutes: Iterable[float] | float = DEFAULT_MINUTES,
+    *,
+    simplify: bool = True,
+    cache_folder=None,
+    use_cache: bool = True,
+    metric_crs=None,
+    profiles=None,
+    keep_largest: bool = True,
+) -> WalkNetwork:
+    """Download the walking network of a boundary plus a buffer from OSM (Overpass, via osmnx).
+
+    Parameters
+    ----------
+    polygon : shapely (Multi)Polygon in WGS84, GeoSeries or GeoDataFrame
+        The boundary (e.g. a row of :func:`lifecircle.geo.boundaries.load_boundaries`).
+    buffer_m : float, optional
+        Extra margin around the boundary in metres (buffered in the metric CRS); default
+        :func:`default_buffer_m` of ``profile`` and ``minutes``, so that facilities just across
+        the boundary count.
+    profile, minutes
+        Speed profile and thresholds defining the default buffer.
+    simplify : bool
+        Simplify the topology after cleaning (see :func:`simplify_network`). osmnx downloads
+        with ``simplify=False``: walkability is judged per OSM segment first.
+    cache_folder : path-like, optional
+        osmnx cache folder for this call (default: osmnx's ``settings.cache_folder``).
+    use_cache : bool
+        Answer repeated requests from osmnx's cache (no network access).
+    metric_crs, profiles, keep_largest
+        Passed to :meth:`WalkNetwork.from_graph`.
+
+    Returns
+    -------
+    WalkNetwork
+        ``report.stats["buffer_m"]`` holds the buffer used.
+    """
+    import osmnx as ox
+
+    from .osm_online import buffer_polygon, cache_overrides, osmnx_settings, polygon_wgs84
+
+    area = polygon_wgs84(polygon)
+    if buffer_m is None:
+        buffer_m = default_buffer_m(profile, minutes)
+    query = buffer_polygon(area, float(buffer_m))
+    with osmnx_settings(**cache_overrides(cache_folder, use_cache)) as settings:
+        url = settings.overpass_url
+        try:
+            G = ox.graph_from_polygon(query, network_type="walk", simplify=False, retain_all=True)
+        except ox._errors.InsufficientResponseError as exc:
+            raise ValueError(
+                f"OpenStreetMap ({url}) has no walkable streets in the area ({exc})"
+            ) from exc
+    source = f"OpenStreetMap walk network ({url}), boundary + {float(buffer_m):.0f} m"
+    report = LoadReport(source)
+    report.stats["buffer_m"] = float(buffer_m)
+    G.graph["crs"] = WGS84
+    return _build(G, source, report, simplify, metric_crs, profiles, keep_largest)
+
+
+def network_from_relation(
+    relation_id, buffer_m: float | None = None, *, cache_folder=None, use_cache: bool = True, **kw
+) -> WalkNetwork:
+    """Walking network of an OSM boundary relation (e.g. 石泉路街道, 14187869) plus a buffer.
+
+    The boundary comes from Nominatim (:func:`lifecircle.geo.boundaries.boundary_from_osm`),
+    the streets from Overpass (:func:`network_from_osm`); both through osmnx's cache.
+    Other keywords go to :func:`network_from_osm`.
+    """
+    from .boundaries import boundary_from_osm
+
+    boundary = boundary_from_osm(relation_id, cache_folder=cache_folder, use_cache=use_cache)
+    net = network_from_osm(boundary, buffer_m, cache_folder=cache_folder, use_cache=use_cache, **kw)
+    row = boundary.iloc[0]
+    net.report.note(f"boundary: OSM relation {int(row['osm_relation'])} ({row['name']})")
+    return net
