@@ -19,7 +19,7 @@ from scipy.sparse import csgraph
 from .network import WalkNetwork
 from .report import LoadReport
 
-__all__ = ["SnapResult", "snap_points", "multi_source_distances", "point_distances"]
+__all__ = ["SnapResult", "snap_points", "street_index", "multi_source_distances", "point_distances"]
 
 
 @dataclass
@@ -72,6 +72,14 @@ class SnapResult:
         return point, node, cost
 
 
+def street_index(net: WalkNetwork) -> shapely.STRtree:
+    """The spatial index of the network's edges (built once per network, then cached)."""
+    tree = net._csr_cache.get("_strtree")
+    if tree is None:
+        tree = net._csr_cache["_strtree"] = shapely.STRtree(net.edges.geometry.values)
+    return tree
+
+
 def snap_points(
     net: WalkNetwork,
     points: gpd.GeoDataFrame,
@@ -106,7 +114,7 @@ def snap_points(
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
 
     lines = net.edges.geometry.values
-    tree = shapely.STRtree(lines)
+    tree = street_index(net)
     ok = np.zeros(n, dtype=bool)
     edge = np.full(n, -1, dtype=np.int64)
     snap_m = np.full(n, np.nan)
@@ -114,6 +122,8 @@ def snap_points(
     if len(valid):
         # nearest edge; ties are broken by the lowest edge row, so results are deterministic
         pi, ei = tree.query_nearest(geoms[valid], return_distance=False, all_matches=True)
+        order = np.lexsort((ei, pi))  # query_nearest returns ties unordered
+        pi, ei = pi[order], ei[order]
         first = np.unique(pi, return_index=True)[1]
         pi, ei = pi[first], ei[first]
         d = shapely.distance(geoms[valid][pi], lines[ei])
