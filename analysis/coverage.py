@@ -551,6 +551,23 @@ def compute_coverage(
     for g in bgeoms:
         ei = etree.query(g, predicate="intersects")
         net_len.append(float(shapely.length(shapely.intersection(ue.geometry[ei], g)).sum()))
+    # a boundary the network does not reach cannot be analysed: set it aside, by name
+    off = [i for i, length in enumerate(net_len) if length <= 0.0]
+    if off:
+        if len(off) == len(bnames):
+            raise ValueError(
+                "no boundary contains any street of the walking network: " + ", ".join(bnames[:10])
+            )
+        names_off = [bnames[i] for i in off]
+        notes.append(
+            f"{len(off)} 个边界内没有步行路网（不在路网范围内），未计算："
+            + "、".join(names_off[:20])
+            + (" …" if len(off) > 20 else "")
+        )
+        keep = np.array([length > 0.0 for length in net_len])
+        bnames = [n for n, k in zip(bnames, keep, strict=True) if k]
+        bgeoms = bgeoms[keep]
+        net_len = [length for length, k in zip(net_len, keep, strict=True) if k]
     inside = [
         dvalid & shapely.intersects_xy(g, np.nan_to_num(dxy[:, 0]), np.nan_to_num(dxy[:, 1]))
         for g in bgeoms
