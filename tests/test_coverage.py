@@ -296,6 +296,16 @@ def test_facilities_outside_the_boundary_count(grid11):
     assert t.loc[5.0, "population_covered"] == 9
 
 
+def test_boundaries_without_streets_are_set_aside_by_name(grid11):
+    fac = pts([(500, 500)], category=["elder_care"])
+    both = pd.concat([box(-50, -50, 1050, 1050, name="网内"), box(5000, 5000, 6000, 6000, "网外")])
+    res = compute_coverage(grid11, fac, both, minutes=[5])
+    assert list(res.table["boundary"]) == ["网内"]
+    assert any("网外" in n and "1 个边界" in n for n in res.notes)
+    with pytest.raises(ValueError, match="no boundary contains"):
+        compute_coverage(grid11, fac, box(5000, 5000, 6000, 6000, "网外"), minutes=[5])
+
+
 def test_demand_points_off_the_network(grid11):
     net = grid11
     fac = pts([(500, 510)], category=["elder_care"])
