@@ -7,6 +7,10 @@ their population (人口, 60岁以上); proposed and optimal new sites with thei
 they would add; planned corridors with their length. The map has a Chinese legend, a metric
 scale bar and a full-screen button.
 
+When no population is known (the coverage table's ``demand_basis == "nodes"``: every network
+node weighs 1) counts are worded as 路网节点, never 人/人口: legend 路网节点覆盖率, blind-spot
+popups 路网节点, site gains 新增覆盖路网节点.
+
 Basemaps
 --------
 ``"osm"`` / ``"positron"``
@@ -187,6 +191,7 @@ def _legend_html(
     minutes: list[float],
     has: dict[str, bool],
     coverage: pd.DataFrame | None,
+    words: st.DemandWords | None = None,
 ) -> str:
     parts = ["<h4>图例</h4>"]
     if facility_counts:
@@ -240,14 +245,20 @@ def _legend_html(
         )
     if other:
         parts.append("<h5>其他</h5>" + "".join(other))
-    table = _coverage_summary(coverage, styles)
+    table = _coverage_summary(coverage, styles, words)
     if table:
         parts.append(table)
     return "".join(parts)
 
 
-def _coverage_summary(coverage: pd.DataFrame | None, styles: dict) -> str:
-    """Population coverage share per category × threshold, over all boundaries."""
+def _coverage_summary(
+    coverage: pd.DataFrame | None, styles: dict, words: st.DemandWords | None = None
+) -> str:
+    """Population coverage share per category × threshold, over all boundaries.
+
+    Headed 人口覆盖率, or 路网节点覆盖率 when the demand is network nodes (``words``, default: the
+    table's own ``demand_basis``).
+    """
     if coverage is None or len(coverage) == 0:
         return ""
     needed = {"category", "minutes"}
@@ -272,7 +283,8 @@ def _coverage_summary(coverage: pd.DataFrame | None, styles: dict) -> str:
             f"<td>{v:.0%}</td>" if np.isfinite(v) else "<td>–</td>" for v in share.loc[cat]
         )
         body.append(f'<tr><th style="text-align:left">{html.escape(label)}</th>{cells}</tr>')
-    return f"<h5>人口覆盖率</h5><table><tr><th></th>{head}</tr>{''.join(body)}</table>"
+    words = words or st.demand_words(st.demand_basis(coverage))
+    return f"<h5>{words.share}</h5><table><tr><th></th>{head}</tr>{''.join(body)}</table>"
 
 
 def _yaml_labels() -> dict[str, str]:
@@ -309,6 +321,7 @@ def build_map(
     tolerance_m: float = 3.0,
     collapsed: bool = False,
     report: LoadReport | None = None,
+    demand_basis: str | None = None,
 ) -> folium.Map:
     """Draw a life-circle map.
 
@@ -354,6 +367,10 @@ def build_map(
         Start with the layer control folded.
     report : LoadReport, optional
         Receives a rejection for each feature that could not be drawn (no geometry).
+    demand_basis : {"population", "nodes"}, optional
+        What the counts are. Default: the coverage table's ``demand_basis`` column, else
+        ``nodes`` when the sites' ``weight`` or the corridors' ``demand`` say so, else
+        ``population``. With ``"nodes"`` legend and popups say 路网节点 instead of 人口.
 
     Returns
     -------
@@ -374,6 +391,11 @@ def build_map(
             raise TypeError(f"{key}: expected a GeoDataFrame, got {type(gdf).__name__}")
         if gdf is not None and gdf.crs is None:
             raise ValueError(f"{key}: GeoDataFrame has no CRS; set it (WGS84 expected)")
+    if demand_basis is None:
+        demand_basis = st.demand_basis(
+            coverage_table, blind_spots, sites, proposed_sites, new_coverage, corridor_summary
+        )
+    words = st.demand_words(demand_basis)
     present = [g for g in inputs.values() if g is not None and len(g)]
     base = _resolve_basemap(basemap, present)
     system = "gcj02" if base == "amap" else "wgs84"
@@ -428,20 +450,48 @@ def build_map(
         overlays += sa
     if blind_spots is not None and len(blind_spots):
         overlays += ly.blind_spot_layer(
-            blind_spots, system, styles, tolerance_m, focus_category, None, report, pane["blind"]
+            blind_spots,
+            system,
+            styles,
+            tolerance_m,
+            focus_category,
+            None,
+            report,
+            pane["blind"],
+            demand_basis=words.basis,
         )
     if new_coverage is not None and len(new_coverage):
-        overlays += ly.new_coverage_layer(new_coverage, system, tolerance_m, report, pane["newcov"])
+        overlays += ly.new_coverage_layer(
+            new_coverage,
+            system,
+            tolerance_m,
+            report,
+            pane["newcov"],
+            demand_basis=words.basis,
+            category_labels={c: sty.label for c, sty in styles.items()},
+        )
     if corridors is not None and len(corridors):
         overlays.append(
             ly.corridor_layer(
-                corridors, system, tolerance_m, report, pane["corridor"], summary=corridor_summary
+                corridors,
+                system,
+                tolerance_m,
+                report,
+                pane["corridor"],
+                summary=corridor_summary,
+                demand_basis=words.basis,
             )
         )
     if proposed_sites is not None and len(proposed_sites):
-        overlays.append(ly.site_layer(proposed_sites, system, proposed=True, report=report))
+        overlays.append(
+            ly.site_layer(
+                proposed_sites, system, proposed=True, report=report, demand_basis=words.basis
+            )
+        )
     if sites is not None and len(sites):
-        overlays.append(ly.site_layer(sites, system, proposed=False, report=report))
+        overlays.append(
+            ly.site_layer(sites, system, proposed=False, report=report, demand_basis=words.basis)
+        )
 
     for layer in overlays:
         if layer.lc_n_features:
@@ -466,11 +516,12 @@ def build_map(
     ).add_to(m)
     if title:
         _HtmlControl(html.escape(title), position="title").add_to(m)
-    legend = _legend_html(styles, facility_counts, sa_minutes, has, coverage_table)
+    legend = _legend_html(styles, facility_counts, sa_minutes, has, coverage_table, words)
     _HtmlControl(legend, position="bottomright").add_to(m)
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
     m.lc_system = system
     m.lc_basemap = base
+    m.lc_demand_basis = words.basis
     return m
 
 

@@ -222,6 +222,14 @@ def _text(value) -> str | None:
     return text or None
 
 
+def _category_text(value, labels: dict[str, str] | None = None) -> str | None:
+    """Chinese label of a category value (``elder_care`` → 为老服务)."""
+    text = _text(value)
+    if text is None:
+        return None
+    return (labels or {}).get(text) or st.category_style(text).label
+
+
 def _metric_measure(gdf: gpd.GeoDataFrame, how: str) -> np.ndarray:
     if len(gdf) == 0:
         return np.zeros(0)
@@ -453,11 +461,16 @@ def blind_spot_layer(
     show_minutes: float | None = None,
     report: LoadReport | None = None,
     pane: str | None = None,
+    demand_basis: str | None = None,
 ) -> list[folium.GeoJson]:
     """Blind spots, one overlay per category × threshold; popup 人口 and 60岁以上.
 
     Only ``show_category`` at ``show_minutes`` (default: the largest threshold) is on at load.
+    With ``demand_basis="nodes"`` (no population known: the coverage table's ``demand_basis``;
+    a ``demand_basis`` column of the layer itself wins) the counts are 路网节点, not 人口, and an
+    unknown 60+ count is left out.
     """
+    words = st.demand_words(st.demand_basis(gdf, default=demand_basis or "population"))
     wgs = _require_crs(gdf, "blind_spots")
     _require_columns(wgs, "blind_spots", ["minutes"])
     if "category" not in wgs.columns:
@@ -491,14 +504,18 @@ def blind_spot_layer(
                     st.popup_html(
                         title,
                         [
-                            ("人口", _fmt_int(p)),
+                            (words.noun, _fmt_int(p)),
                             ("60岁以上", _fmt_int(p60)),
                             ("街道", _text(b)),
                             ("面积", _fmt_area(a) if math.isfinite(a) else None),
                         ],
                     )
                 )
-                tips.append(f"盲区 人口 {_fmt_int(p)}" if _fmt_int(p) else "服务盲区")
+                n = _fmt_int(p)
+                if n is None:
+                    tips.append("服务盲区")
+                else:
+                    tips.append(f"盲区 {words.count(n)}" if words.nodes else f"盲区 人口 {n}")
             layer = _geojson(
                 sub,
                 {"_popup": popups, "_tip": tips},
@@ -523,18 +540,31 @@ _GAIN_LABELS = {
     "pp60": "60岁以上覆盖率提升",
     "nodes": "新增覆盖路网节点",
 }
+#: The same when the demand is network nodes (no population known): no 人口 in the labels.
+_GAIN_LABELS_NODES = {
+    **_GAIN_LABELS,
+    "pop": "新增覆盖路网节点",
+    "population": "新增覆盖路网节点",
+    "pp": "路网节点覆盖率提升",
+    "share": "路网节点覆盖率提升",
+}
 
 
-def gain_label(column: str) -> str:
-    """Chinese label of a siting output column (``gain_pop_15min`` → ``15分钟新增覆盖人口``)."""
+def gain_label(column: str, demand_basis: str | None = None) -> str:
+    """Chinese label of a siting output column (``gain_pop_15min`` → ``15分钟新增覆盖人口``).
+
+    With ``demand_basis="nodes"`` people-counting gains are network nodes
+    (``gain_pop_15min`` → ``15分钟新增覆盖路网节点``).
+    """
     match = _GAIN.match(column)
     if match is None:
         return FIELD_LABELS.get(column, column)
-    label = _GAIN_LABELS[match["what"]]
+    labels = _GAIN_LABELS_NODES if demand_basis == "nodes" else _GAIN_LABELS
+    label = labels[match["what"]]
     return f"{_fmt_minutes(float(match['m']))}{label}" if match["m"] else label
 
 
-def _gain_rows(row: pd.Series) -> list[tuple[str, object]]:
+def _gain_rows(row: pd.Series, demand_basis: str | None = None) -> list[tuple[str, object]]:
     """Popup rows for every gain column, the objective and the optimality gap."""
     rows = []
     for col, value in row.items():
@@ -553,7 +583,7 @@ def _gain_rows(row: pd.Series) -> list[tuple[str, object]]:
             text = _fmt_int(value)
         else:
             text = _fmt_num(value)
-        rows.append((gain_label(col), text))
+        rows.append((gain_label(col, demand_basis), text))
     return rows
 
 
@@ -562,9 +592,15 @@ def site_layer(
     system: str = "wgs84",
     proposed: bool = False,
     report: LoadReport | None = None,
+    demand_basis: str | None = None,
 ) -> folium.GeoJson:
-    """New sites as ranked gold stars; popup with each gain column and both coordinates."""
+    """New sites as ranked gold stars; popup with each gain column and both coordinates.
+
+    Gains count network nodes instead of people when ``demand_basis="nodes"`` or the sites'
+    ``weight`` column says ``nodes``.
+    """
     what = "proposed_sites" if proposed else "sites"
+    basis = st.demand_basis(gdf, default=demand_basis or "population")
     wgs = _require_crs(gdf, what)
     ok = ~(wgs.geometry.isna() | wgs.geometry.is_empty)
     lon = np.full(len(wgs), np.nan)
@@ -592,7 +628,7 @@ def site_layer(
             ("方法", _text(row.get("method")) or _text(row.get("model"))),
             ("排序", rank_text),
         ]
-        rows += _gain_rows(row)
+        rows += _gain_rows(row, basis)
         rows += [
             ("经纬度 (WGS84)", f"{row['_lon']:.6f}, {row['_lat']:.6f}"),
             ("高德坐标 (GCJ-02)", f"{float(row['lon_gcj02']):.6f}, {float(row['lat_gcj02']):.6f}"),
@@ -616,12 +652,17 @@ def new_coverage_layer(
     tolerance_m: float = 3.0,
     report: LoadReport | None = None,
     pane: str | None = None,
+    demand_basis: str | None = None,
+    category_labels: dict[str, str] | None = None,
 ) -> list[folium.GeoJson]:
     """Areas the new sites would newly cover (dashed gold), one overlay per threshold.
 
     Takes ``new_coverage`` of :mod:`lifecircle.analysis.siting` (``minutes``, ``area_ha``,
     ``gain_pop``, ``gain_pop60``, ``gain_pp`` ...); only the largest threshold is on at load.
+    ``demand_basis="nodes"``: gains are worded as network nodes. Categories are shown by their
+    Chinese label (``category_labels``, else the built-in one).
     """
+    basis = st.demand_basis(gdf, default=demand_basis or "population")
     wgs = _require_crs(gdf, "new_coverage")
     if "minutes" not in wgs.columns:
         wgs = wgs.assign(minutes=np.nan)
@@ -642,10 +683,10 @@ def new_coverage_layer(
             area = _fmt_num(row.get("area_ha"), 1)
             rows = [
                 ("站点排序", rank),
-                ("类别", _text(row.get("category"))),
+                ("类别", _category_text(row.get("category"), category_labels)),
                 ("新增覆盖面积", f"{area} 公顷" if area else None),
             ]
-            popups.append(st.popup_html(label, rows + _gain_rows(row)))
+            popups.append(st.popup_html(label, rows + _gain_rows(row, basis)))
             tips.append(label)
         name = f"新站点服务范围 · {_fmt_minutes(minutes)}" if minutes is not None else label
         layer = _geojson(
@@ -710,6 +751,7 @@ def corridor_layer(
     report: LoadReport | None = None,
     pane: str | None = None,
     summary: pd.DataFrame | None = None,
+    demand_basis: str | None = None,
 ) -> folium.GeoJson:
     """Planned corridors: lines (and gateway points); popup 名称, 长度 and coverage role.
 
@@ -717,7 +759,8 @@ def corridor_layer(
     part: ``corridor``, ``kind``, ``theme``, ``part``, ``role``, ``length_m``, ``gap``) and,
     optionally, its ``summary`` (per corridor ``length_m``, ``pop``, ``pop60``, ``minutes``).
     Any line layer with a ``name`` works too; lengths missing from the data are measured in the
-    metric CRS. Gaps are drawn dashed red.
+    metric CRS. Gaps are drawn dashed red. Coverage counts are 路网节点 when the summary's
+    ``demand`` is ``nodes`` (or, without it, when ``demand_basis="nodes"``).
     """
     wgs = _require_crs(gdf, "corridors")
     ok = ~(wgs.geometry.isna() | wgs.geometry.is_empty)
@@ -743,7 +786,8 @@ def corridor_layer(
         minutes = row.get("all_minutes", row.get("minutes"))
         mins = _fmt_minutes(minutes) if _fmt_num(minutes) is not None else "5分钟"
         pop = row.get("all_pop", row.get("pop", row.get("pop_5min")))
-        unit = "个路网节点" if row.get("all_demand") == "nodes" else "人"
+        demand = _text(row.get("all_demand")) or demand_basis
+        unit = st.demand_words(demand).unit
         total = None if is_point else row.get("all_length_m")
         rows: list[tuple[str, object]] = [
             ("类型", CORRIDOR_KINDS.get(str(row.get("kind")), _text(row.get("kind")))),

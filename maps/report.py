@@ -22,6 +22,10 @@ English labels and a warning: Chinese text is never rendered as empty boxes sile
 
 Shares in the coverage table are fractions (0–1); reports print them as percentages with one
 decimal and populations as whole numbers.
+
+When no population is known the coverage table says ``demand_basis == "nodes"`` (every walking
+network node weighs 1): every header, chart and sentence then counts 路网节点 instead of 人/人口,
+and the 60+ columns (unknown) are left out of the Chinese tables (``coverage.csv`` keeps them).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -37,6 +42,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+from .style import DemandWords, demand_basis, demand_words
 
 __all__ = [
     "CATEGORY_LABELS",
@@ -127,6 +134,21 @@ COLUMN_LABELS: dict[str, str] = {
     "gaps": "断点",
     "links": "规划联通",
     "demand": "需求口径",
+    "demand_basis": "需求口径",
+    "weight": "目标口径",
+    "bound": "目标上界",
+    "area_covered_km2": "覆盖面积（平方公里）",
+    "network_km": "路网长度（公里）",
+    "network_covered_km": "覆盖路网长度（公里）",
+    "crowfly_area_share": "直线距离面积覆盖率",
+    "facilities_inside": "范围内设施数",
+    "facilities_outside_reaching": "范围外可达设施数",
+    "facilities_unsnapped": "未接入路网设施数",
+    "blind_spot_population": "盲区人口",
+    "blind_spot_pop60": "盲区60岁以上人口",
+    "n_blind_spots": "盲区个数",
+    "blind_spot_area_km2": "盲区面积（平方公里）",
+    "n_demand": "需求点数",
     "target_share": "规划值",
     "actual_share": "本次测算",
     "difference_pp": "差值（百分点）",
@@ -143,6 +165,21 @@ _CORRIDOR_LABELS = {
 }
 _BLIND_LABELS = {"population": "盲区人口", "pop60": "盲区60岁以上人口"}
 
+#: Header overrides when the demand is network nodes (``demand_basis == "nodes"``).
+_NODE_COLUMN_LABELS = {
+    "population": "路网节点数",
+    "population_covered": "覆盖路网节点数",
+    "population_uncovered": "未覆盖路网节点数",
+    "population_share": "路网节点覆盖率",
+    "crowfly_population_share": "直线距离路网节点覆盖率",
+    "blind_spot_population": "盲区路网节点数",
+}
+_NODE_BLIND_LABELS = {"population": "盲区路网节点数"}
+_NODE_CORRIDOR_LABELS = {"pop": "5分钟步行覆盖路网节点", "pop_share": "覆盖路网节点比例"}
+#: Values of the demand/weight columns.
+_BASIS_VALUES = {"population": "常住人口", "nodes": "路网节点"}
+_WEIGHT_VALUES = {"pop": "常住人口", "pop60": "60岁以上人口", "nodes": "路网节点"}
+
 _SHARE_COLUMNS = {
     "area_share",
     "network_share",
@@ -156,6 +193,12 @@ _SHARE_COLUMNS = {
 }
 
 _KIND_LABELS = {"ring": "环线", "axis": "轴线", "themed": "主题街", "gateway": "门户节点"}
+_SITE_KIND_LABELS = {
+    "optimal": "优化选址",
+    "proposed": "拟建",
+    "existing": "现状",
+    "candidate": "候选",
+}
 _STATUS_LABELS = {
     "ok": "完整",
     "partial": "有断点/未匹配",
@@ -313,6 +356,40 @@ def _labels_for(categories: Iterable[str]) -> dict[str, str]:
     return {c: category_label(c) for c in categories}
 
 
+def profile_label(profile) -> str:
+    """Chinese label of a speed profile (``elderly`` → 老年人步行 (0.9 m/s)); others unchanged."""
+    from ..settings import PROFILES
+
+    prof = PROFILES.get(str(profile))
+    return prof.label if prof is not None else str(profile)
+
+
+def _words(table: pd.DataFrame | None) -> DemandWords:
+    """Wording of the counts of a coverage table (路网节点 when ``demand_basis == "nodes"``)."""
+    return demand_words(demand_basis(table))
+
+
+def _drop_unknown_pop60(df: pd.DataFrame, words: DemandWords) -> pd.DataFrame:
+    """Without population (node counts) the 60+ columns hold nothing: leave them out."""
+    if not words.nodes:
+        return df
+    drop = [
+        c
+        for c in df.columns
+        if "pop60" in str(c) and pd.to_numeric(df[c], errors="coerce").isna().all()
+    ]
+    return df.drop(columns=drop)
+
+
+def _crowfly_ring_label(col: str, words: DemandWords) -> str | None:
+    """``crowfly_500m_population_share`` → 直线500米内人口覆盖率."""
+    m = re.fullmatch(r"crowfly_([\d.]+)m_(population|pop60)_share", col)
+    if m is None:
+        return None
+    what = words.noun if m[2] == "population" else "60岁以上"
+    return f"直线{m[1]}米内{what}覆盖率"
+
+
 def _threshold_label(minutes, metres=None) -> str:
     if minutes is not None and not (isinstance(minutes, float) and math.isnan(minutes)):
         return f"{float(minutes):g} 分钟"
@@ -366,12 +443,19 @@ def _groups(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     out = []
     for vals, sub in table.groupby(keys, sort=False):
         vals = vals if isinstance(vals, tuple) else (vals,)
-        out.append(("，".join(str(v) for v in vals), sub))
+        names = [
+            profile_label(v) if k == "profile" else str(v) for k, v in zip(keys, vals, strict=True)
+        ]
+        out.append(("，".join(names), sub))
     return out
 
 
 def _summary_pivot(table: pd.DataFrame) -> pd.DataFrame:
     """Category × threshold: population and 60+ shares (percent numbers) for the xlsx."""
+    words = _words(table)
+    with_60 = "pop60_share" in table.columns and not (
+        words.nodes and pd.to_numeric(table["pop60_share"], errors="coerce").isna().all()
+    )
     t = _thresholds(table)
     labels = _labels_for(_ordered_categories(t))
     rows = []
@@ -382,19 +466,26 @@ def _summary_pivot(table: pd.DataFrame) -> pd.DataFrame:
         else t.groupby(["category"], sort=False)
     ):
         keys = keys if isinstance(keys, tuple) else (keys,)
-        row = dict(zip([COLUMN_LABELS.get(c, c) for c in group_cols], keys[:-1], strict=True))
+        vals = [
+            profile_label(v) if c == "profile" else v
+            for c, v in zip(group_cols, keys[:-1], strict=True)
+        ]
+        row = dict(zip([COLUMN_LABELS.get(c, c) for c in group_cols], vals, strict=True))
         row["设施类别"] = labels.get(str(keys[-1]), str(keys[-1]))
         for _, r in sub.sort_values("_tkey").iterrows():
-            row[f"{r['_tlabel']} 人口覆盖率"] = r.get("population_share")
-            if "pop60_share" in sub.columns:
+            row[f"{r['_tlabel']} {words.share}"] = r.get("population_share")
+            if with_60:
                 row[f"{r['_tlabel']} 60岁以上覆盖率"] = r.get("pop60_share")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _zh_columns(df: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.DataFrame:
-    labels = {**COLUMN_LABELS, **(extra or {})}
-    out = df.copy()
+def _zh_columns(
+    df: pd.DataFrame, extra: dict[str, str] | None = None, words: DemandWords | None = None
+) -> pd.DataFrame:
+    words = words or demand_words()
+    labels = {**COLUMN_LABELS, **(_NODE_COLUMN_LABELS if words.nodes else {}), **(extra or {})}
+    out = _drop_unknown_pop60(df, words).copy()
     if "category" in out.columns and "category_label" not in out.columns:
         cat_labels = _labels_for(out["category"].astype(str).unique())
         out.insert(
@@ -402,25 +493,48 @@ def _zh_columns(df: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.Dat
             "category_label",
             out["category"].astype(str).map(cat_labels),
         )
-    if "kind" in out.columns and out["kind"].isin(_KIND_LABELS).all():
-        out["kind"] = out["kind"].map(_KIND_LABELS)
+    if "kind" in out.columns:
+        for kinds in (_KIND_LABELS, _SITE_KIND_LABELS):
+            if out["kind"].isin(kinds).all():
+                out["kind"] = out["kind"].map(kinds)
+                break
     if "status" in out.columns:
         out["status"] = out["status"].map(lambda s: _STATUS_LABELS.get(s, s))
-    return out.rename(columns={c: _gain_label(c) or labels.get(c, c) for c in out.columns})
+    if "profile" in out.columns:
+        out["profile"] = out["profile"].map(lambda p: p if pd.isna(p) else profile_label(p))
+    for col, values in (("demand_basis", _BASIS_VALUES), ("demand", _BASIS_VALUES)):
+        if col in out.columns:
+            out[col] = out[col].map(lambda v, values=values: values.get(v, v))
+    if "weight" in out.columns:
+        out["weight"] = out["weight"].map(
+            lambda v: "路网节点" if words.nodes and v == "pop" else _WEIGHT_VALUES.get(v, v)
+        )
+    return out.rename(
+        columns={
+            c: _gain_label(str(c), words) or _crowfly_ring_label(str(c), words) or labels.get(c, c)
+            for c in out.columns
+        }
+    )
 
 
-def _gain_label(col: str) -> str | None:
-    """Chinese header of a siting gain column (``gain_pop60_15min`` …)."""
+def _gain_label(col: str, words: DemandWords | None = None) -> str | None:
+    """Chinese header of a siting gain column (``gain_pop60_15min`` …).
+
+    Gains in network nodes (``gain_nodes_*``, or ``gain_pop_*`` when ``words`` is the node
+    wording) are 新增覆盖路网节点; never 人口 then.
+    """
     if not col.startswith("gain_"):
         return None
+    nodes = words is not None and words.nodes
     rest = col[5:]
     what, _, tag = rest.partition("_")
     when = f"（{tag.replace('min', ' 分钟')}）" if tag else ""
     return {
-        "pop": "新增覆盖人口",
+        "pop": "新增覆盖路网节点" if nodes else "新增覆盖人口",
         "pop60": "新增覆盖60岁以上人口",
-        "pp": "人口覆盖率提升百分点",
+        "pp": "路网节点覆盖率提升百分点" if nodes else "人口覆盖率提升百分点",
         "pp60": "60岁以上覆盖率提升百分点",
+        "nodes": "新增覆盖路网节点",
     }.get(what, f"新增 {what}") + when
 
 
@@ -477,8 +591,12 @@ def write_tables(
     sites: pd.DataFrame | None = None,
     corridors: pd.DataFrame | None = None,
     targets: Sequence[dict] | None = None,
+    write_csv: bool = True,
 ) -> dict[str, Path]:
     """Write ``coverage.xlsx`` (Chinese headers) and ``coverage.csv`` (contract columns).
+
+    Headers count 路网节点 instead of 人口 when the table's ``demand_basis`` is ``"nodes"``
+    (no population known); the unknown 60+ columns are then left out of the workbook.
 
     Parameters
     ----------
@@ -495,34 +613,49 @@ def write_tables(
         Sheet 慢行廊道 (``CorridorResult.summary``).
     targets : list of dict, optional
         Plan figures ``{category, minutes, population_share, source}``: sheet 规划目标对比.
+    write_csv : bool
+        Write ``coverage.csv`` too (default). ``False`` when the coverage step has written it
+        already (``lifecircle coverage``).
 
     Returns
     -------
     dict
-        ``{"xlsx": path, "csv": path}``.
+        ``{"xlsx": path, "csv": path}`` (no ``"csv"`` key when ``write_csv`` is false).
     """
     _check_table(table)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = out / "coverage.csv"
-    table.to_csv(csv_path, index=False, encoding="utf-8-sig")
+    written: dict[str, Path] = {}
+    if write_csv:
+        csv_path = out / "coverage.csv"
+        table.to_csv(csv_path, index=False, encoding="utf-8-sig")
+        written["csv"] = csv_path
     xlsx_path = out / "coverage.xlsx"
+    words = _words(table)
+    blind_labels = {**_BLIND_LABELS, **(_NODE_BLIND_LABELS if words.nodes else {})}
     sheets: list[tuple[str, pd.DataFrame]] = [
         ("覆盖率汇总", _summary_pivot(table)),
-        ("覆盖率明细", _zh_columns(table)),
+        ("覆盖率明细", _zh_columns(table, words=words)),
     ]
     if blind_spots is not None:
-        sheets.append(("服务盲区", _zh_columns(_no_geometry(blind_spots), _BLIND_LABELS)))
+        sheets.append(
+            ("服务盲区", _zh_columns(_no_geometry(blind_spots), blind_labels, words=words))
+        )
     if sites is not None:
-        sheets.append(("建议新增站点", _zh_columns(_no_geometry(sites))))
+        sites_words = demand_words(demand_basis(sites, default=words.basis))
+        sheets.append(("建议新增站点", _zh_columns(_no_geometry(sites), words=sites_words)))
     if corridors is not None:
         summary = getattr(corridors, "summary", corridors)
-        sheets.append(("慢行廊道", _zh_columns(summary, _CORRIDOR_LABELS)))
+        cw = _corridor_words(summary, words)
+        labels = {**_CORRIDOR_LABELS, **(_NODE_CORRIDOR_LABELS if cw.nodes else {})}
+        sheets.append(("慢行廊道", _zh_columns(summary, labels, words=cw)))
     tt = _targets_table(table, targets)
     if tt is not None:
-        sheets.append(("规划目标对比", _zh_columns(tt)))
+        sheets.append(("规划目标对比", _zh_columns(tt, words=words)))
     share_headers = {COLUMN_LABELS[c] for c in _SHARE_COLUMNS if c in COLUMN_LABELS}
+    share_headers |= {_NODE_COLUMN_LABELS[c] for c in _SHARE_COLUMNS if c in _NODE_COLUMN_LABELS}
     share_headers |= {_CORRIDOR_LABELS[c] for c in ("pop_share", "pop60_share")}
+    share_headers.add(_NODE_CORRIDOR_LABELS["pop_share"])
     with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
         for name, df in sheets:
             df.to_excel(writer, sheet_name=name, index=False)
@@ -541,7 +674,16 @@ def write_tables(
                 if is_share:
                     for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                         row[0].number_format = "0.0%"
-    return {"xlsx": xlsx_path, "csv": csv_path}
+    return {"xlsx": xlsx_path, **written}
+
+
+def _corridor_words(summary: pd.DataFrame | None, words: DemandWords) -> DemandWords:
+    """The corridors' own ``demand`` column decides their wording; else the table's."""
+    if summary is not None and "demand" in getattr(summary, "columns", []):
+        vals = summary["demand"].dropna().astype(str)
+        if len(vals):
+            return demand_words("nodes" if (vals == "nodes").all() else "population")
+    return words
 
 
 def _text_width(value) -> int:
@@ -569,6 +711,8 @@ def coverage_chart(
 ) -> Path:
     """Grouped bars of coverage by category (groups) and threshold (bars), population and 60+.
 
+    Without population (``demand_basis == "nodes"``) the bars are 路网节点覆盖率.
+
     Parameters
     ----------
     table : DataFrame
@@ -591,7 +735,15 @@ def coverage_chart(
     cats = _ordered_categories(t)
     labels = _labels_for(cats)
     thresholds = t[["_tkey", "_tlabel"]].drop_duplicates().sort_values("_tkey")
-    panels = [("population_share", T("常住人口覆盖率", "Population covered"))]
+    words = _words(table)
+    panels = [
+        (
+            "population_share",
+            T("路网节点覆盖率", "Network nodes covered")
+            if words.nodes
+            else T("常住人口覆盖率", "Population covered"),
+        )
+    ]
     if "pop60_share" in t.columns and t["pop60_share"].notna().any():
         panels.append(("pop60_share", T("60岁以上人口覆盖率", "Population 60+ covered")))
     with matplotlib.rc_context(_rc(font)):
@@ -664,6 +816,15 @@ def coverage_chart(
         return _save(fig, Path(path), dpi)
 
 
+def _drawable(gdf):
+    """Rows with a geometry to draw: a category without facilities has empty service areas
+    (geopandas would warn about a layer "composed of empty geometries"); they are skipped."""
+    if gdf is None or not len(gdf):
+        return gdf
+    geom = gdf.geometry
+    return gdf[~(geom.isna() | geom.is_empty).to_numpy()]
+
+
 def _metric_crs(*layers):
     from ..geo.crs import metric_crs_for
 
@@ -701,6 +862,9 @@ def static_map(
         New sites (``lon``/``lat`` WGS84 or point geometry), labelled by ``rank``.
     category : str, optional
         Facility category shown; default the first of the service areas (or of facilities).
+
+    Empty or missing geometries (the service areas of a category without facilities) are not
+    drawn and get no legend entry.
     """
     import matplotlib
 
@@ -715,6 +879,9 @@ def static_map(
         sites = gpd.GeoDataFrame(
             sites, geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326
         )
+    boundary, service_areas, facilities, blind_spots, sites, corridors = (
+        _drawable(g) for g in (boundary, service_areas, facilities, blind_spots, sites, corridors)
+    )
     crs = _metric_crs(boundary, service_areas, facilities, blind_spots, corridors, sites)
     if category is None:
         for layer in (service_areas, blind_spots, facilities):
@@ -958,11 +1125,12 @@ def key_figures(
             sub = b[b["category"].astype(str) == cat]
             rows = []
             for (_, lab), g in sub.groupby(["_tkey", "_tlabel"], sort=True):
+                # min_count=1: an unknown (all-NaN) count stays unknown, it is not 0
                 rows.append(
                     (
                         lab,
-                        float(g["population"].sum()),
-                        float(g["pop60"].sum()) if "pop60" in g.columns else np.nan,
+                        float(g["population"].sum(min_count=1)),
+                        float(g["pop60"].sum(min_count=1)) if "pop60" in g.columns else np.nan,
                     )
                 )
             blind[cat] = rows
@@ -1050,8 +1218,12 @@ def write_report(
     profile: str | None = None,
     notes: Sequence[str] = (),
     n_sites: int = 3,
+    write_csv: bool = True,
 ) -> dict[str, Path]:
     """Write a street's full report into ``out_dir``.
+
+    When the table's ``demand_basis`` is ``"nodes"`` (no population known) every count is
+    worded as 路网节点, never 人/人口.
 
     Parameters
     ----------
@@ -1073,14 +1245,20 @@ def write_report(
     site_minutes : float, optional
         Threshold whose gains the sites table quotes (default: the largest).
     profile : str, optional
-        Speed profile name, described in the notes.
+        Speed profile name, shown (in Chinese) under the title; default the table's ``profile``
+        when it holds one.
     notes : list of str
         Extra remarks (data caveats) listed at the end.
+    n_sites : int
+        Sites quoted in the summary.
+    write_csv : bool
+        Write ``coverage.csv`` (default); ``False`` when the coverage step has written it.
 
     Returns
     -------
     dict
-        Paths: ``xlsx``, ``csv``, ``charts`` (list), ``map``, ``md``, ``html``.
+        Paths: ``xlsx``, ``csv`` (unless ``write_csv`` is false), ``charts`` (list), ``map``,
+        ``md``, ``html``.
     """
     _check_table(table)
     out = Path(out_dir)
@@ -1096,7 +1274,10 @@ def write_report(
         sites=sites,
         corridors=corridor_summary,
         targets=targets,
+        write_csv=write_csv,
     )
+    if profile is None and "profile" in table.columns and table["profile"].nunique() == 1:
+        profile = str(table["profile"].iloc[0])
     if street is None and "boundary" in table.columns and table["boundary"].nunique() == 1:
         street = str(table["boundary"].iloc[0])
     street = street or "研究范围"
@@ -1165,10 +1346,13 @@ def _report_blocks(
 ) -> list:
     from ..settings import PROFILES
 
+    words = _words(table)
     blocks: list = [("h1", f"{street} 15分钟社区生活圈评估报告")]
     meta = f"生成日期：{date.today().isoformat()}"
     if profile and profile in PROFILES:
         meta += f"；步行速度：{PROFILES[profile].label}"
+    if words.nodes:
+        meta += "；需求口径：路网节点（每个节点权重 1）"
     blocks.append(("p", meta))
 
     groups = _groups(table)
@@ -1180,7 +1364,7 @@ def _report_blocks(
         for cat, rows in fig["coverage"].items():
             shares = " / ".join(_pct(r[1]) for r in rows)
             ths = " / ".join(r[0].replace(" ", "") for r in rows)
-            text = f"{prefix}{category_label(cat)}：{ths} 步行可达人口覆盖率 {shares}"
+            text = f"{prefix}{category_label(cat)}：{ths} 步行可达{words.share} {shares}"
             if any(not (isinstance(r[2], float) and math.isnan(r[2])) for r in rows):
                 text += f"（60 岁以上 {' / '.join(_pct(r[2]) for r in rows)}）"
             bullets.append(text)
@@ -1189,17 +1373,23 @@ def _report_blocks(
         if rows:
             lab, pop, pop60 = rows[-1]
             what = "服务盲区" if fig["blind_source"] == "blind_spots" else "未覆盖"
-            text = f"{category_label(cat)} {lab.replace(' ', '')}{what}人口约 {_num(pop)} 人"
+            head = f"{category_label(cat)} {lab.replace(' ', '')}{what}"
+            if words.nodes:
+                text = f"{head}约 {words.count(_num(pop))}"
+            else:
+                text = f"{head}人口约 {_num(pop)} 人"
             if not math.isnan(pop60):
                 text += f"（60 岁以上 {_num(pop60)} 人）"
             bullets.append(text)
     if fig["sites"] is not None and len(fig["sites"]):
         s = fig["sites"]
         gains = _site_gain_columns(s, site_minutes)
-        gpop = [c for c in gains if c.startswith("gain_pop_")]
+        site_words = demand_words(demand_basis(s, default=words.basis))
+        gpop = [c for c in gains if c.startswith(("gain_pop_", "gain_nodes_"))]
         text = f"建议新增站点 {len(s)} 处"
         if gpop:
-            text += f"，合计新增覆盖约 {_num(s[gpop[0]].sum())} 人"
+            unit = "个路网节点" if gpop[0].startswith("gain_nodes_") else site_words.unit
+            text += f"，合计新增覆盖约 {_num(s[gpop[0]].sum())} {unit}"
             g60 = [c for c in gains if c.startswith("gain_pop60_")]
             if g60:
                 text += f"（60 岁以上 {_num(s[g60[0]].sum())} 人）"
@@ -1220,10 +1410,15 @@ def _report_blocks(
             blocks.append(("h3", label))
         fig = key_figures(sub)
         ths = [r[0] for r in next(iter(fig["coverage"].values()))]
-        header = ["设施类别"] + [f"{t} 人口" for t in ths] + [f"{t} 60岁以上" for t in ths]
+        with_60 = not (
+            words.nodes and _all_nan(r[2] for rr in fig["coverage"].values() for r in rr)
+        )
+        header = ["设施类别"] + [f"{t} {words.noun}" for t in ths]
+        header += [f"{t} 60岁以上" for t in ths] if with_60 else []
         rows = []
         for cat, rr in fig["coverage"].items():
-            rows.append([category_label(cat)] + [_pct(r[1]) for r in rr] + [_pct(r[2]) for r in rr])
+            row = [category_label(cat)] + [_pct(r[1]) for r in rr]
+            rows.append(row + ([_pct(r[2]) for r in rr] if with_60 else []))
         blocks.append(("table", header, rows))
     for k, chart in enumerate(charts):
         blocks.append(("img", chart, f"覆盖率图 {k + 1}" if len(charts) > 1 else "覆盖率图"))
@@ -1232,10 +1427,11 @@ def _report_blocks(
     blocks.append(("h2", "三、服务盲区"))
     fig = key_figures(groups[0][1], blind_spots, sites, n_sites)
     if fig["blind_source"] == "table":
-        blocks.append(("p", "未提供盲区图层：下表为覆盖表中未覆盖的人口。"))
-    header = ["设施类别", "步行时间", "盲区人口", "其中 60 岁以上"]
+        blocks.append(("p", f"未提供盲区图层：下表为覆盖表中未覆盖的{words.noun}。"))
+    with_60 = not (words.nodes and _all_nan(r[2] for rr in fig["blind"].values() for r in rr))
+    header = ["设施类别", "步行时间", f"盲区{words.noun}"] + (["其中 60 岁以上"] if with_60 else [])
     rows = [
-        [category_label(cat), lab, _num(pop), _num(pop60)]
+        [category_label(cat), lab, _num(pop)] + ([_num(pop60)] if with_60 else [])
         for cat, rr in fig["blind"].items()
         for lab, pop, pop60 in rr
     ]
@@ -1246,12 +1442,13 @@ def _report_blocks(
     blocks.append(("h2", f"四、建议新增站点（前 {n_sites} 处）"))
     if fig["sites"] is not None and len(fig["sites"]):
         s = fig["sites"]
+        site_words = demand_words(demand_basis(s, default=words.basis))
         gains = _site_gain_columns(s, site_minutes)
         header = ["排序", "经度（WGS84）", "纬度（WGS84）"]
         has_gcj = {"lon_gcj02", "lat_gcj02"} <= set(s.columns)
         if has_gcj:
             header += ["经度（高德）", "纬度（高德）"]
-        header += [_gain_label(c) for c in gains]
+        header += [_gain_label(c, site_words) for c in gains]
         rows = []
         for i, r in s.iterrows():
             row = [
@@ -1269,6 +1466,7 @@ def _report_blocks(
 
     # 5. corridors
     if corridor_summary is not None and len(corridor_summary):
+        cw = _corridor_words(corridor_summary, words)
         blocks.append(("h2", "五、规划慢行廊道"))
         header = ["名称", "类型", "长度（米）", "5分钟步行覆盖", "状态", "未匹配道路"]
         rows = []
@@ -1277,7 +1475,7 @@ def _report_blocks(
             if r.get("pop") is not None and not (
                 isinstance(r["pop"], float) and math.isnan(r["pop"])
             ):
-                unit = "个节点" if r.get("demand") == "nodes" else "人"
+                unit = demand_words(r.get("demand") or cw.basis).unit
                 cover = f"{_num(r['pop'])} {unit}"
                 if r.get("pop_share") is not None and not (
                     isinstance(r["pop_share"], float) and math.isnan(r["pop_share"])
@@ -1313,9 +1511,19 @@ def _report_blocks(
 
     # 6. notes
     note_list = list(notes)
-    note_list.append("覆盖率为步行网络距离计算；人口覆盖率按人口落在步行可达范围内的比例计。")
+    if words.nodes:
+        note_list.append(
+            "覆盖率为步行网络距离计算；需求按路网节点计（每个节点权重 1）：覆盖率为落在"
+            "步行可达范围内的路网节点比例，盲区与新增覆盖均为路网节点数。"
+        )
+    else:
+        note_list.append("覆盖率为步行网络距离计算；人口覆盖率按人口落在步行可达范围内的比例计。")
     blocks += [("h2", "说明"), ("ul", note_list)]
     return blocks
+
+
+def _all_nan(values: Iterable) -> bool:
+    return all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values)
 
 
 def _render_md(blocks: list) -> str:

@@ -367,6 +367,103 @@ def test_legend_scale_fullscreen_layer_control(street):
     assert re.search(r"体育健身</th><td>20%</td><td>50%</td><td>80%</td>", legend)
 
 
+def _legend(m) -> str:
+    html = m.get_root().render()
+    texts = [json.loads(t) for t in re.findall(r'div\.innerHTML = (".*?");\n', html)]
+    (legend,) = [t for t in texts if t.startswith("<h4>图例</h4>")]
+    return legend
+
+
+def _node_street(street) -> dict:
+    """The same street when no population is known: every count is network nodes."""
+    d = dict(street)
+    d["coverage_table"] = street["coverage_table"].assign(demand_basis="nodes")
+    d["blind_spots"] = street["blind_spots"].assign(pop60=np.nan)
+    d["sites"] = (
+        street["sites"]
+        .drop(columns=["gain_pop60_15min", "gain_pp_15min"])
+        .rename(columns={"gain_pop_15min": "gain_nodes_15min"})
+        .assign(weight="nodes")
+    )
+    d["corridor_summary"] = street["corridor_summary"].assign(demand="nodes", pop60=None)
+    return d
+
+
+def test_node_basis_says_network_nodes_never_population(street):
+    d = _node_street(street)
+    m = _build(d, basemap=None)
+    assert m.lc_demand_basis == "nodes"
+    legend = _legend(m)
+    assert "<h5>路网节点覆盖率</h5>" in legend and "人口" not in legend
+    # same shares as with people: 3000/10000 ... (the counts are nodes now)
+    assert re.search(r"为老服务</th><td>30%</td><td>60%</td><td>90%</td>", legend)
+    (blind,) = _layers(m, "blind_spots")
+    p0, p1 = _props(blind)
+    assert "<th>路网节点</th><td>1,234</td>" in p0["_popup"]
+    assert p0["_tip"] == "盲区 1,234 个路网节点"
+    assert "<th>路网节点</th><td>88</td>" in p1["_popup"]
+    assert "60岁以上" not in p0["_popup"]  # unknown, not "0"
+    (sites,) = _layers(m, "sites")
+    sp = _props(sites)[0]["_popup"]
+    assert "<th>15分钟新增覆盖路网节点</th><td>1,500</td>" in sp
+    (cor,) = _layers(m, "corridors")
+    road = _props(cor)[0]["_popup"]
+    assert "<th>5分钟步行范围</th><td>5,000 个路网节点</td>" in road
+    popups = [f["_popup"] for la in _layers(m, "blind_spots") + [sites, cor] for f in _props(la)]
+    assert not any("人口" in p or " 人<" in p for p in popups)
+    # the people's wording is unchanged on the street with population
+    legend = _legend(_build(street, basemap=None))
+    assert "<h5>人口覆盖率</h5>" in legend and "路网节点" not in legend
+
+
+def test_node_basis_from_sites_or_explicit(street):
+    d = _node_street(street)
+    # no coverage table: the sites' weight says nodes; gain_pop columns are nodes then too
+    sites = street["sites"].assign(weight="nodes")
+    m = build_map(blind_spots=d["blind_spots"], sites=sites, basemap=None)
+    assert m.lc_demand_basis == "nodes"
+    sp = _props(_layers(m, "sites")[0])[0]["_popup"]
+    assert "<th>15分钟新增覆盖路网节点</th><td>1,500</td>" in sp
+    assert "<th>15分钟路网节点覆盖率提升</th><td>+2.5 个百分点</td>" in sp
+    assert "<th>路网节点</th><td>1,234</td>" in _props(_layers(m, "blind_spots")[0])[0]["_popup"]
+    # an explicit basis wins over the table
+    m = _build(street, basemap=None, demand_basis="nodes")
+    assert "<h5>路网节点覆盖率</h5>" in _legend(m)
+    m = _build(d, basemap=None, demand_basis="population")
+    assert "<h5>人口覆盖率</h5>" in _legend(m)
+
+
+def test_demand_basis_helper():
+    from lifecircle.maps.style import demand_basis, demand_words
+
+    assert demand_basis(pd.DataFrame({"demand_basis": ["nodes", "nodes"]})) == "nodes"
+    assert demand_basis(pd.DataFrame({"demand_basis": ["nodes", "population"]})) == "population"
+    assert demand_basis(None, pd.DataFrame({"weight": ["nodes"]})) == "nodes"
+    assert demand_basis(pd.DataFrame({"weight": ["pop"]})) == "population"
+    assert demand_basis(pd.DataFrame({"x": [1]}), default="nodes") == "nodes"
+    # the coverage table decides before the sites
+    table = pd.DataFrame({"demand_basis": ["population"]})
+    assert demand_basis(table, pd.DataFrame({"weight": ["nodes"]})) == "population"
+    w = demand_words("nodes")
+    assert (w.noun, w.share, w.count("12")) == ("路网节点", "路网节点覆盖率", "12 个路网节点")
+    assert demand_words(None).share == "人口覆盖率"
+    assert ly.gain_label("gain_pop_15min", "nodes") == "15分钟新增覆盖路网节点"
+    assert ly.gain_label("gain_nodes_5min") == "5分钟新增覆盖路网节点"
+    assert ly.gain_label("gain_pp_15min", "nodes") == "15分钟路网节点覆盖率提升"
+
+
+def test_new_coverage_popup_names_the_category_in_chinese():
+    nc = _metric(
+        [_sq(0, 0, 100)], minutes=[15.0], area_ha=[1.0], gain_nodes=[42.0], category=["elder_care"]
+    )
+    (layer,) = ly.new_coverage_layer(nc, demand_basis="nodes")
+    p = _props(layer)[0]["_popup"]
+    assert "<th>类别</th><td>为老服务</td>" in p
+    assert "<th>新增覆盖路网节点</th><td>42</td>" in p
+    (layer,) = ly.new_coverage_layer(nc, category_labels={"elder_care": "养老"})
+    assert "<th>类别</th><td>养老</td>" in _props(layer)[0]["_popup"]
+
+
 # ------------------------------------------------------------------------- export
 
 

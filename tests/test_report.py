@@ -288,7 +288,14 @@ def test_several_profiles_and_no_blind_spot_layer(tmp_path):
     paths = rp.write_report(tmp_path, table)
     assert [p.name for p in paths["charts"]] == ["coverage_chart_1.png", "coverage_chart_2.png"]
     md = paths["md"].read_text(encoding="utf-8")
-    assert "### elderly" in md and "### adult" in md
+    # profiles are headed by their Chinese label (settings.PROFILES[name].label)
+    assert "### 老年人步行 (0.9 m/s)" in md and "### 成年人步行 (1.2 m/s)" in md
+    assert "### elderly" not in md
+    summary = openpyxl.load_workbook(paths["xlsx"])["覆盖率汇总"]
+    assert [summary.cell(row=r, column=2).value for r in (2, 5)] == [
+        "老年人步行 (0.9 m/s)",
+        "成年人步行 (1.2 m/s)",
+    ]
     # without a blind-spot layer the uncovered population of the table is quoted
     assert "未提供盲区图层" in md
     uncovered = 96200.0 * (1 - 0.95)
@@ -299,3 +306,160 @@ def test_several_profiles_and_no_blind_spot_layer(tmp_path):
 def test_bad_table_is_refused(tmp_path):
     with pytest.raises(ValueError, match="population_share"):
         rp.write_tables(pd.DataFrame({"category": ["x"], "minutes": [5]}), tmp_path)
+
+
+# ------------------------------------------------------------------ no population: node counts
+def node_table() -> pd.DataFrame:
+    """The coverage table of a run without population: 1,872 network nodes, 60+ unknown."""
+    t = coverage_table().assign(population=1872.0, demand_basis="nodes")
+    t["population_covered"] = (t["population_share"] * 1872.0).round()
+    t["population_uncovered"] = t["population"] - t["population_covered"]
+    t["crowfly_500m_population_share"] = t["crowfly_population_share"]
+    t["crowfly_500m_pop60_share"] = np.nan
+    for c in ("pop60", "pop60_covered", "pop60_share"):
+        t[c] = np.nan
+    return t
+
+
+def node_inputs():
+    boundary, sa, bs, fac, sites = layers()
+    bs = bs.assign(population=(bs["population"] / 10).round(), pop60=np.nan)
+    sites = (
+        sites.drop(columns=[c for c in sites.columns if c.startswith(("gain_pop60", "gain_pp"))])
+        .rename(columns=lambda c: c.replace("gain_pop_", "gain_nodes_"))
+        .assign(weight="nodes")
+    )
+    corr = corridor_summary().assign(demand="nodes", pop60=np.nan, pop60_share=np.nan)
+    return boundary, sa, bs, fac, sites, corr
+
+
+@pytest.fixture(scope="module")
+def node_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nodes")
+    boundary, sa, bs, fac, sites, corr = node_inputs()
+    table = node_table()
+    titles: list[str] = []
+    real_save = rp._save
+
+    def save(fig, path, dpi):  # record every text drawn on the charts
+        titles.extend(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
+        return real_save(fig, path, dpi)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(rp, "_save", save)
+    try:
+        paths = rp.write_report(
+            out,
+            table,
+            blind_spots=bs,
+            sites=sites,
+            facilities=fac,
+            boundary=boundary,
+            service_areas=sa,
+            corridors=corr,
+            site_minutes=15,
+            write_csv=False,
+        )
+    finally:
+        mp.undo()
+    return paths, table, bs, sites, titles
+
+
+def test_node_basis_report_counts_network_nodes(node_report):
+    paths, table, bs, sites, _ = node_report
+    md = paths["md"].read_text(encoding="utf-8")
+    # no word of people anywhere: the counts are nodes
+    assert "人口" not in md and " 人" not in md and "60 岁以上" not in md
+    assert "步行速度：老年人步行 (0.9 m/s)" in md  # the table's profile, labelled
+    assert "为老服务：5分钟 / 10分钟 / 15分钟 步行可达路网节点覆盖率 45.0% / 70.0% / 95.0%" in md
+    # coverage table: node shares only (60+ unknown: no columns of dashes)
+    assert "| 设施类别 | 5 分钟 路网节点 | 10 分钟 路网节点 | 15 分钟 路网节点 |" in md
+    assert "| 为老服务 | 45.0% | 70.0% | 95.0% |" in md
+    # blind spots: sums of the layer, in nodes; 15 min elder care = 100 + 200
+    assert "| 设施类别 | 步行时间 | 盲区路网节点 |" in md
+    assert "| 为老服务 | 15 分钟 | 300 |" in md
+    assert "为老服务 15分钟服务盲区约 300 个路网节点" in md
+    # sites: gains in nodes, 6000 + 3500 + 1300
+    assert "新增覆盖路网节点（15 分钟）" in md
+    assert "建议新增站点 3 处，合计新增覆盖约 10,800 个路网节点" in md
+    assert "| 慢行主环 | 环线 | 4,322 | 18,000 个路网节点（18.7%） |" in md
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "人口" not in html and "路网节点覆盖率" in html
+
+
+def test_node_basis_xlsx_headers_and_no_csv(node_report):
+    paths, table, *_ = node_report
+    assert "csv" not in paths and not (paths["xlsx"].parent / "coverage.csv").exists()
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    headers = {ws.title: [c.value for c in ws[1]] for ws in wb}
+    for title, h in headers.items():
+        assert not [x for x in h if "人口" in str(x)], title
+    assert headers["覆盖率汇总"][2:5] == [
+        "设施类别",
+        "5 分钟 路网节点覆盖率",
+        "10 分钟 路网节点覆盖率",
+    ]
+    detail = headers["覆盖率明细"]
+    for h in ("路网节点数", "覆盖路网节点数", "路网节点覆盖率", "直线500米内路网节点覆盖率"):
+        assert h in detail
+    assert not [h for h in detail if "60岁以上" in str(h)]  # unknown: left out
+    col = detail.index("路网节点覆盖率") + 1
+    ws = wb["覆盖率明细"]
+    assert [ws.cell(row=r, column=col).value for r in range(2, ws.max_row + 1)] == pytest.approx(
+        table["population_share"].tolist()
+    )
+    assert ws.cell(row=2, column=col).number_format == "0.0%"
+    assert ws.cell(row=2, column=detail.index("需求口径") + 1).value == "路网节点"
+    assert "盲区路网节点数" in headers["服务盲区"]
+    assert "新增覆盖路网节点（15 分钟）" in headers["建议新增站点"]
+    assert "5分钟步行覆盖路网节点" in headers["慢行廊道"]
+
+
+def test_node_basis_chart_titles(node_report):
+    *_, titles = node_report
+    texts = " ".join(titles)
+    assert "路网节点覆盖率" in texts or "Network nodes covered" in texts
+    assert "人口" not in texts and "Population" not in texts
+
+
+def test_unknown_60_plus_blind_spots_show_a_dash_not_zero(tmp_path):
+    # people known, 60+ unknown: the blind-spot 60+ column is "—", never "0"
+    boundary, sa, bs, fac, sites = layers()
+    bs = bs.assign(pop60=np.nan)
+    fig = rp.key_figures(coverage_table(), bs)
+    lab, pop, pop60 = fig["blind"]["elder_care"][-1]
+    assert (lab, pop) == ("15 分钟", 3000.0) and np.isnan(pop60)
+    paths = rp.write_report(tmp_path, coverage_table(), blind_spots=bs)
+    md = paths["md"].read_text(encoding="utf-8")
+    assert "| 为老服务 | 15 分钟 | 3,000 | — |" in md
+    assert "为老服务 15分钟服务盲区人口约 3,000 人\n" in md  # no "（60 岁以上 0 人）"
+    assert "60 岁以上 0 人" not in md
+    assert (tmp_path / "coverage.csv").exists()  # written by default
+
+
+def test_gain_and_profile_labels():
+    assert rp._gain_label("gain_nodes_15min") == "新增覆盖路网节点（15 分钟）"
+    assert rp._gain_label("gain_pop_15min") == "新增覆盖人口（15 分钟）"
+    assert rp.profile_label("elderly") == "老年人步行 (0.9 m/s)"
+    assert rp.profile_label("adult") == "成年人步行 (1.2 m/s)"
+    assert rp.profile_label("gb50180").startswith("GB 50180")
+    assert rp.profile_label("custom") == "custom"
+
+
+def test_static_map_skips_empty_layers(tmp_path):
+    # a category without facilities: its service areas are empty geometries
+    boundary, sa, bs, fac, sites = layers()
+    empty = sa.assign(geometry=shapely.MultiPolygon())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = rp.static_map(
+            tmp_path / "m.png",
+            boundary=boundary,
+            service_areas=empty,
+            blind_spots=bs,
+            facilities=fac,
+            category="elder_care",
+        )
+    assert not [w for w in caught if "empty geometries" in str(w.message)]
+    with Image.open(path) as im:
+        assert im.size == (1200, 1200)
