@@ -517,7 +517,7 @@ def build_map(
     if title:
         _HtmlControl(html.escape(title), position="title").add_to(m)
     legend = _legend_html(styles, facility_counts, sa_minutes, has, coverage_table, words)
-    _HtmlControl(legend, position="bottomright").add_to(m)
+    _HtmlControl(legend, position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
     m.lc_system = system
     m.lc_basemap = base
