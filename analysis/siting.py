@@ -62,6 +62,8 @@ __all__ = [
     "SitingProblem",
     "SiteSelection",
     "WhatIf",
+    "OptimalSites",
+    "optimal_sites",
     "demand_points",
     "generate_candidates",
     "read_candidates",
@@ -1312,6 +1314,93 @@ class SitingProblem:
             summary["target_met"] = res.stats.get("target_met")
             summary["covered_share_of_reachable"] = res.stats.get("covered_share")
         return SiteSelection(res, table, summary)
+
+
+@dataclass
+class OptimalSites:
+    """The best new sites with what they add: the result of :func:`optimal_sites`.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame (EPSG:4326 points)
+        :attr:`SiteSelection.table` (``rank``, ``site_id``, ``name``, ``lon``, ``lat``,
+        ``lon_gcj02``, ``lat_gcj02``, sequential gains per threshold, ``objective``, ``bound``,
+        ``gap``, ``model``, ``status``) with ``kind`` = ``optimal``, ``category`` (when given),
+        ``profile``, ``minutes`` and ``weight``.
+    new_coverage : GeoDataFrame (EPSG:4326)
+        Area the new sites newly cover per threshold, with the gains (``kind`` = ``optimal``);
+        empty geometries when no site was chosen.
+    ranking : DataFrame
+        Every candidate ranked by what it would add next, after the new sites
+        (:meth:`SitingProblem.rank_candidates` without ``site_index``).
+    selection : SiteSelection
+        The model's choice (``result``, ``table``, ``summary``).
+    """
+
+    sites: gpd.GeoDataFrame
+    new_coverage: gpd.GeoDataFrame
+    ranking: pd.DataFrame
+    selection: SiteSelection
+
+
+def optimal_sites(
+    problem: SitingProblem,
+    model: str = "mclp",
+    p: int = 3,
+    minutes: float = 10,
+    weight: str = "pop60",
+    *,
+    category: str | None = None,
+    target: float = 1.0,
+    time_limit: float = 60.0,
+    locked=None,
+) -> OptimalSites:
+    """Solve for new sites and tabulate them: the ``--new`` step of ``lifecircle site``.
+
+    :meth:`SitingProblem.solve`, then the sites table of ``sites.csv`` (model columns plus the
+    question: ``kind``, ``category``, ``profile``, ``minutes``, ``weight``), the newly covered
+    area over the locked sites (:meth:`SitingProblem.new_coverage`) and the ranking of the
+    remaining candidates with the new sites open (:meth:`SitingProblem.rank_candidates`).
+
+    Parameters
+    ----------
+    problem : SitingProblem
+    model, p, minutes, weight, target, time_limit, locked
+        As for :meth:`SitingProblem.solve` (``locked`` default: the existing facilities; pass
+        proposed sites too to keep them).
+    category : str, optional
+        Written to the sites table's ``category`` column.
+
+    Returns
+    -------
+    OptimalSites
+    """
+    sel = problem.solve(
+        model,
+        p=p,
+        minutes=minutes,
+        weight=weight,
+        target=target,
+        time_limit=time_limit,
+        locked=locked,
+    )
+    base, new = sel.result.locked, sel.result.sites
+    table = sel.table.copy()
+    table["kind"] = "optimal"
+    if category is not None:
+        table["category"] = category
+    table["profile"] = problem.profile.name
+    table["minutes"] = float(minutes)
+    table["weight"] = weight
+    sites = gpd.GeoDataFrame(
+        table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84
+    )
+    newcov = problem.new_coverage(new, base)
+    newcov["kind"] = "optimal"
+    ranking = problem.rank_candidates(
+        np.concatenate([base, new]), minutes=float(minutes), weight=weight
+    ).drop(columns="site_index")
+    return OptimalSites(sites, newcov, ranking, sel)
 
 
 def _empty_sites() -> gpd.GeoDataFrame:

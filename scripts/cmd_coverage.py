@@ -29,8 +29,10 @@ import unicodedata
 from pathlib import Path
 
 import pandas as pd
+import shapely
 
-from ..settings import DEFAULT_MINUTES, PROFILES, data_dir, get_profile
+from ..settings import DEFAULT_MINUTES, get_profile
+from . import _common as common
 from .cli import InputError
 
 #: Layers of coverage.gpkg, in writing order.
@@ -49,35 +51,19 @@ def register(subparsers) -> None:
     )
     src = p.add_argument_group("路网 (二选一)")
     net = src.add_mutually_exclusive_group(required=True)
-    net.add_argument("--network", metavar="PATH", help="路网文件 (.osm/.xml/.pbf/.graphml)")
+    common.add_network_args(net)
     net.add_argument(
         "--boundary-osm",
         metavar="RELATION_ID",
         help="从 OpenStreetMap 下载该边界关系 (如 14187869 石泉路街道) 及周边步行路网 (需联网)",
     )
     d = p.add_argument_group("输入数据")
-    d.add_argument("--boundaries", metavar="PATH", help="街道边界 (GeoJSON/GPKG/SHP)")
-    d.add_argument("--boundary-name-col", metavar="COL", help="边界名称列 (默认自动识别)")
-    d.add_argument("--facilities", required=True, metavar="PATH", help="设施表 (CSV/XLSX/GeoJSON)")
-    d.add_argument(
-        "--coords", metavar="SYS", help="设施坐标系: wgs84, gcj02 (高德), bd09 (百度) 或 EPSG 代码"
-    )
-    d.add_argument("--x", metavar="COL", help="经度列 (默认自动识别)")
-    d.add_argument("--y", metavar="COL", help="纬度列 (默认自动识别)")
-    d.add_argument("--type-col", metavar="COL", help="类型列 (默认自动识别 type/类型)")
-    d.add_argument("--name-col", metavar="COL", help="名称列 (默认自动识别 name/名称)")
-    d.add_argument("--sheet", metavar="S", help="XLSX 工作表")
-    d.add_argument("--category", metavar="CAT", help="默认类别 (无类型列或类型未知时)")
+    common.add_boundary_args(d, name_col=True)
+    common.add_facility_args(d, required=True)
     d.add_argument(
         "--categories", nargs="+", metavar="CAT", help="只分析这些类别 (默认: 设施表中的全部类别)"
     )
-    d.add_argument("--population", metavar="PATH", help="人口 (栅格或带人口数的面/格网)")
-    d.add_argument("--share60", type=float, metavar="F", help="60岁以上人口比例 (如 0.306)")
-    d.add_argument(
-        "--district",
-        metavar="NAME",
-        help="从人口普查表取该区60岁以上比例 (如 普陀区; 需 LIFECIRCLE_DATA)",
-    )
+    common.add_population_args(d)
     t = p.add_argument_group("阈值与参数")
     th = t.add_mutually_exclusive_group()
     th.add_argument(
@@ -94,12 +80,7 @@ def register(subparsers) -> None:
         metavar="M",
         help="步行距离阈值 (米), 如 GB 50180 的 300 500 1000",
     )
-    t.add_argument(
-        "--profile",
-        default="elderly",
-        choices=sorted(PROFILES),
-        help="步速: elderly 0.9 m/s (默认), adult 1.2 m/s, gb50180 距离口径",
-    )
+    common.add_profile_arg(t)
     t.add_argument(
         "--buffer-width",
         type=float,
@@ -107,13 +88,7 @@ def register(subparsers) -> None:
         metavar="M",
         help="服务范围: 可达道路两侧的宽度 (米, 默认 50)",
     )
-    t.add_argument(
-        "--max-snap",
-        type=float,
-        default=250.0,
-        metavar="M",
-        help="设施/需求点离最近道路超过 M 米则不参与并报告 (默认 250)",
-    )
+    common.add_max_snap_arg(t)
     t.add_argument(
         "--blind-cell",
         type=float,
@@ -136,63 +111,15 @@ def register(subparsers) -> None:
 
 
 # --------------------------------------------------------------------------- loading
-def _resolve(path: str) -> Path:
-    """A path as given, else relative to $LIFECIRCLE_DATA when it exists there."""
-    p = Path(path)
-    if not p.exists():
-        try:
-            base = data_dir()
-        except RuntimeError:
-            base = None
-        if base is not None and (base / path).exists():
-            return base / path
-    return p
-
-
-def _load_facilities(args, net):
-    import shapely
-
-    from ..geo.facilities import FacilitiesError, load_facilities
-
-    path = _resolve(args.facilities)
-    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
-    try:
-        gdf, report = load_facilities(
-            path,
-            args.coords,
-            x=args.x,
-            y=args.y,
-            type_col=args.type_col,
-            name_col=args.name_col,
-            category=args.category,
-            sheet=sheet,
-            # the network's extent (+1 km, the loader's tolerance) is the declared area
-            area=shapely.convex_hull(shapely.multipoints(net.lonlat)),
-        )
-    except FileNotFoundError:
-        raise InputError(f"设施文件不存在 (no such file): {path}") from None
-    except (FacilitiesError, OSError, ValueError) as exc:
-        raise InputError(f"设施文件无法读取: {exc}") from None
-    return gdf, report
-
-
 def _load_network(args):
-    from ..geo import network as network_mod
-
     if args.network:
-        path = _resolve(args.network)
-        if not path.exists():
-            raise InputError(f"路网文件不存在 (no such file): {path}")
-        try:
-            return network_mod.load_network(path), None
-        except (OSError, ValueError) as exc:
-            raise InputError(f"路网文件无法读取: {path}: {exc}") from None
+        return common.load_network_from_args(args), None
+    from ..analysis.coverage import thresholds_for
+    from ..geo import network as network_mod
     from ..geo.boundaries import boundary_from_osm
 
     try:
         boundary = boundary_from_osm(args.boundary_osm)
-        from ..analysis.coverage import thresholds_for
-
         # facilities up to the largest threshold's walk outside the boundary still count
         reach = thresholds_for(args.profile, args.minutes, args.metres)[-1][1]
         net = network_mod.network_from_osm(boundary, buffer_m=reach, profile=args.profile)
@@ -201,48 +128,16 @@ def _load_network(args):
     return net, boundary
 
 
-def _load_boundaries(args, osm_boundary):
-    if args.boundaries:
-        from ..geo.boundaries import load_boundaries
-
-        path = _resolve(args.boundaries)
-        if not path.exists():
-            raise InputError(f"边界文件不存在 (no such file): {path}")
-        try:
-            gdf, report = load_boundaries(path, name_col=args.boundary_name_col)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"边界文件无法读取: {path}: {exc}") from None
-        if len(gdf) == 0:
-            raise InputError(f"{path}: 没有可用的边界面")
-        return gdf, report
-    return osm_boundary, None
-
-
-def _share60(args) -> float | None:
-    if args.share60 is not None:
-        if not 0.0 <= args.share60 <= 1.0:
-            raise InputError(f"--share60 应在 0 与 1 之间, 不是 {args.share60}")
-        return float(args.share60)
-    if args.district:
-        from ..geo.population import district_age_share
-
-        try:
-            return district_age_share(None, args.district)
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise InputError(f"--district {args.district}: {exc}") from None
-    return None
-
-
 def _demand(args, net, boundaries):
-    if not args.population:
+    path = common.population_path_from_args(args)
+    if path is None:
         return None
     from ..geo.population import demand_from_network
 
-    path = _resolve(args.population)
-    if not path.exists():
-        raise InputError(f"人口文件不存在 (no such file): {path}")
     try:
-        return demand_from_network(net, path, boundary=boundaries, share60=_share60(args))
+        return demand_from_network(
+            net, path, boundary=boundaries, share60=common.share60_from_args(args)
+        )
     except (OSError, ValueError) as exc:
         raise InputError(f"人口文件无法使用: {path}: {exc}") from None
 
@@ -376,26 +271,26 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.coverage import compute_coverage
 
     prof = get_profile(args.profile)
-    if not _resolve(args.facilities).exists():
-        raise InputError(f"设施文件不存在 (no such file): {_resolve(args.facilities)}")
-    net, osm_boundary = _load_network(args)
+    fac_path = common.resolve_path(args.facilities)
+    if not fac_path.exists():  # before the (possibly long) network loading
+        raise InputError(f"设施文件不存在 (no such file): {fac_path}")
+    net, boundaries = _load_network(args)
     print(f"路网: {net.n_nodes:,} 个节点, 街道 {net.total_length() / 1000:,.1f} km")
-    fac, frep = _load_facilities(args, net)
+    # the network's extent (+1 km, the loader's tolerance) is the declared area
+    area = shapely.convex_hull(shapely.multipoints(net.lonlat))
+    fac, frep = common.load_facilities_from_args(args, area=area)
     print(f"设施: {frep.n_input} 行, 载入 {frep.n_loaded}, 拒绝 {frep.n_rejected}")
     for r in frep.rejections:
-        where = f"第 {r.row} 行" if r.row is not None else "文件"
-        field = f", 字段 {r.field}" if r.field else ""
-        print(f"  拒绝 {r.file} {where}{field}: {r.reason}")
+        print(f"  拒绝 {common.rejection_text(r, file=True, value=False)}")
     if len(fac) == 0:
         raise InputError(f"{args.facilities}: 没有可用的设施")
-    boundaries, brep = _load_boundaries(args, osm_boundary)
-    if brep is not None:
-        for r in brep.rejections:
-            print(f"  边界拒绝: {r}")
+    if args.boundaries:
+        boundaries, brep = common.load_boundaries_from_args(args)
+        common.print_rejections(brep, "  边界拒绝: ")
     if boundaries is None:
         print("未给出边界: 以路网范围 (节点凸包) 作为研究范围")
     demand = _demand(args, net, boundaries)
-    share60 = _share60(args)
+    share60 = common.share60_from_args(args)
     if demand is not None and share60 is None:
         print("未给出 60 岁以上比例 (--share60 或 --district): 60岁以上覆盖率留空")
     try:
@@ -425,9 +320,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for note in result.notes:
         print(f"说明: {note}")
-    for rep in result.reports:
-        for r in rep.rejections:
-            print(f"  未参与计算: {r}")
+    common.print_rejections(result.reports, "  未参与计算: ")
     print()
     for kind, path in files.items():
         print(f"已写出 {kind}: {path}")

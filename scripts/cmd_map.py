@@ -25,6 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ..geo.report import LoadReport
+from . import _common as common
 from .cli import InputError
 
 _PROPOSED = {"proposed", "whatif", "what-if", "what_if", "拟建", "拟建站点", "user"}
@@ -42,19 +43,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--coverage", metavar="DIR", help="lifecircle coverage 的输出目录")
     p.add_argument("--sites", metavar="DIR", help="lifecircle site 的输出目录")
-    p.add_argument("--boundaries", metavar="PATH", help="街道边界 (GeoJSON/GPKG/SHP)")
+    common.add_boundary_args(p)
     p.add_argument("--corridors", metavar="PATH", help="规划慢行道 (已解析的线, GPKG/GeoJSON)")
-    f = p.add_argument_group("设施 (facilities)")
-    f.add_argument("--facilities", metavar="PATH", help="CSV/XLSX/GeoJSON/GPKG 设施表")
-    f.add_argument(
-        "--coords", metavar="SYS", help="设施坐标系: wgs84, gcj02 (高德), bd09 (百度) 或 EPSG 代码"
-    )
-    f.add_argument("--x", metavar="COL", help="经度列 (默认自动识别)")
-    f.add_argument("--y", metavar="COL", help="纬度列 (默认自动识别)")
-    f.add_argument("--type-col", metavar="COL", help="类型列 (默认自动识别)")
-    f.add_argument("--name-col", metavar="COL", help="名称列 (默认自动识别)")
-    f.add_argument("--sheet", metavar="S", help="XLSX 工作表")
-    f.add_argument("--category", metavar="CAT", help="默认类别")
+    common.add_facility_args(p.add_argument_group("设施 (facilities)"))
     s = p.add_argument_group("地图 (map)")
     s.add_argument(
         "--basemap",
@@ -116,16 +107,25 @@ def _read_table(path: Path) -> pd.DataFrame | None:
         raise InputError(f"{path}: 无法读取 (cannot read): {exc}") from None
 
 
-def _read_coverage(folder: str, inputs: dict, notes: list[str]) -> None:
+def _open_output(
+    folder: str, what: str, command: str, gpkg_name: str, layer: str
+) -> tuple[Path, Path, list[str]]:
+    """The folder ``lifecircle <command> --out`` wrote, its GeoPackage and that file's layers
+    (``layer`` required)."""
     d = Path(folder)
-    gpkg = d / "coverage.gpkg"
+    gpkg = d / gpkg_name
     if not d.is_dir():
-        raise InputError(f"覆盖分析目录不存在 (no such folder): {d}")
+        raise InputError(f"{what}目录不存在 (no such folder): {d}")
     if not gpkg.exists():
-        raise InputError(f"{gpkg}: 文件不存在; 先运行 lifecircle coverage --out {d}")
+        raise InputError(f"{gpkg}: 文件不存在; 先运行 lifecircle {command} --out {d}")
     names = _layers(gpkg)
-    if "service_areas" not in names:
-        raise InputError(f"{gpkg}: 缺少图层 service_areas (has: {', '.join(names)})")
+    if layer not in names:
+        raise InputError(f"{gpkg}: 缺少图层 {layer} (has: {', '.join(names)})")
+    return d, gpkg, names
+
+
+def _read_coverage(folder: str, inputs: dict, notes: list[str]) -> None:
+    d, gpkg, names = _open_output(folder, "覆盖分析", "coverage", "coverage.gpkg", "service_areas")
     inputs["service_areas"] = _read_layer(gpkg, "service_areas", ("category", "minutes"))
     if "blind_spots" in names:
         inputs["blind_spots"] = _read_layer(gpkg, "blind_spots", ("minutes",))
@@ -138,15 +138,7 @@ def _read_coverage(folder: str, inputs: dict, notes: list[str]) -> None:
 
 
 def _read_sites(folder: str, inputs: dict, notes: list[str]) -> None:
-    d = Path(folder)
-    gpkg = d / "sites.gpkg"
-    if not d.is_dir():
-        raise InputError(f"选址目录不存在 (no such folder): {d}")
-    if not gpkg.exists():
-        raise InputError(f"{gpkg}: 文件不存在; 先运行 lifecircle site --out {d}")
-    names = _layers(gpkg)
-    if "sites" not in names:
-        raise InputError(f"{gpkg}: 缺少图层 sites (has: {', '.join(names)})")
+    _, gpkg, names = _open_output(folder, "选址", "site", "sites.gpkg", "sites")
     sites = _read_layer(gpkg, "sites")
     kind_col = next((c for c in ("kind", "source") if c in sites.columns), None)
     if kind_col is not None:
@@ -187,47 +179,10 @@ def _read_corridors(path_text: str, inputs: dict) -> None:
     inputs["corridor_summary"] = summary
 
 
-def _read_boundaries(path_text: str) -> tuple[gpd.GeoDataFrame, LoadReport | None]:
-    path = Path(path_text)
-    if not path.exists():
-        raise InputError(f"边界文件不存在 (no such file): {path}")
-    try:
-        from ..geo.boundaries import load_boundaries
-    except ImportError:  # pragma: no cover - the loader ships with the package
-        return _read_layer(path, None), None
-    try:
-        return load_boundaries(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"边界文件无法读取: {path}: {exc}") from None
-
-
-def _read_facilities(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, LoadReport]:
-    from ..geo.facilities import load_facilities
-
-    path = Path(args.facilities)
-    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
-    try:
-        return load_facilities(
-            path,
-            args.coords,
-            x=args.x,
-            y=args.y,
-            type_col=args.type_col,
-            name_col=args.name_col,
-            category=args.category,
-            sheet=sheet,
-        )
-    except FileNotFoundError:
-        raise InputError(f"设施文件不存在 (no such file): {path}") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"设施文件无法读取: {exc}") from None
-
-
 def _print_report(report: LoadReport, what: str) -> None:
     if report.rejections:
         print(f"  {what}: 拒绝 {report.n_rejected} 行")
-        for r in report.rejections:
-            print(f"    {r}")
+        common.print_rejections(report, "    ")
 
 
 # ---------------------------------------------------------------------------------- run
@@ -255,11 +210,10 @@ def run(args: argparse.Namespace) -> int:
     boundaries = inputs.pop("_boundaries", None)
     facilities = inputs.pop("_facilities", None)
     if args.boundaries:
-        boundaries, rep = _read_boundaries(args.boundaries)
-        if rep is not None:
-            _print_report(rep, f"边界 {args.boundaries}")
+        boundaries, rep = common.load_boundaries_from_args(args, allow_empty=True)
+        _print_report(rep, f"边界 {args.boundaries}")
     if args.facilities:
-        facilities, rep = _read_facilities(args)
+        facilities, rep = common.load_facilities_from_args(args)
         print(f"设施 {args.facilities}: 共 {rep.n_input} 行, 载入 {rep.n_loaded} 行")
         _print_report(rep, "设施")
 
@@ -276,14 +230,7 @@ def run(args: argparse.Namespace) -> int:
         m = build_map(
             boundaries=boundaries,
             facilities=facilities,
-            service_areas=inputs.get("service_areas"),
-            blind_spots=inputs.get("blind_spots"),
-            sites=inputs.get("sites"),
-            proposed_sites=inputs.get("proposed_sites"),
-            new_coverage=inputs.get("new_coverage"),
-            corridors=inputs.get("corridors"),
-            coverage_table=inputs.get("coverage_table"),
-            corridor_summary=inputs.get("corridor_summary"),
+            **inputs,  # the layers read above, under build_map's keyword names
             basemap=basemap,
             title=title,
             focus_category=args.focus,

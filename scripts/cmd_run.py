@@ -15,6 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ._common import output_dir, run_pipeline_and_print
 from .cli import InputError
 
 
@@ -70,8 +71,7 @@ def resolve_config(text: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Load the config and its inputs, run the pipeline, print the summary and the files."""
     from ..analysis.runconfig import RunConfigError, load_run_config
-    from .cmd_demo import print_inputs, print_result, step_printer
-    from .pipeline import config_inputs, run_pipeline
+    from .pipeline import config_inputs
 
     t0 = time.perf_counter()
     path = resolve_config(args.config)
@@ -79,28 +79,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_run_config(path)
     except (RunConfigError, FileNotFoundError) as exc:
         raise InputError(str(exc)) from None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: 已存在且不是目录")
+    out = output_dir(args.out)
     print(f"{cfg['street']}: 配置 {path}")
     print("读取数据 (边界、路网、设施、人口) …", flush=True)
     inputs = config_inputs(cfg, args.network, cache_folder=args.cache_folder)
-    print_inputs(inputs)
-    opts = dict(inputs.options)
-    if args.basemap != "auto":
-        opts["basemap"] = None if args.basemap == "none" else args.basemap
-    result = run_pipeline(
-        inputs.net,
-        inputs.boundaries,
-        inputs.facilities,
-        inputs.demand,
-        out_dir=out,
-        population_known=inputs.population_known,
-        notes=inputs.notes,
-        reports=inputs.reports,
-        progress=not args.quiet,
-        on_step=step_printer(t0),
-        **opts,
-    )
-    print_result(result, t0)
-    return 0
+    return run_pipeline_and_print(inputs, out, args, t0)

@@ -25,7 +25,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..settings import DEFAULT_MINUTES, PROFILES, WGS84, data_dir, get_profile
+from ..settings import DEFAULT_MINUTES, WGS84, get_profile
+from . import _common as common
 from .cli import InputError
 
 MODEL_LABELS = {
@@ -51,24 +52,14 @@ def register(subparsers) -> None:
         description="新增为老服务站等设施的选址: 评估拟建站点的覆盖增益, 或在候选点中求最优站点。",
     )
     d = p.add_argument_group("输入数据")
-    d.add_argument("--network", required=True, metavar="PATH", help="路网 (.osm/.pbf/.graphml)")
-    d.add_argument("--boundaries", metavar="PATH", help="街道边界 (GeoJSON/GPKG/SHP)")
+    common.add_network_args(d, required=True)
+    common.add_boundary_args(d)
     d.add_argument("--boundary-name", metavar="NAME", help="只用这个边界 (默认全部合并)")
-    d.add_argument("--facilities", metavar="PATH", help="现有设施表 (作为已建站点锁定)")
-    d.add_argument(
-        "--coords",
-        metavar="SYS",
-        default="wgs84",
-        help="设施坐标系: wgs84, gcj02 (高德), bd09 (百度) 或 EPSG 代码",
+    common.add_facility_args(
+        d, help="现有设施表 (作为已建站点锁定)", coords_default="wgs84", default_category=False
     )
     d.add_argument("--category", default="elder_care", help="设施类别 (默认 elder_care)")
-    d.add_argument("--population", metavar="PATH", help="人口 (栅格或带人口数的面/格网)")
-    d.add_argument("--share60", type=float, metavar="F", help="60岁以上人口比例 (如 0.306)")
-    d.add_argument(
-        "--district",
-        metavar="NAME",
-        help="从人口普查表取该区的60岁以上比例 (如 普陀区; 需 LIFECIRCLE_DATA)",
-    )
+    common.add_population_args(d)
     d.add_argument(
         "--outside",
         type=float,
@@ -101,9 +92,7 @@ def register(subparsers) -> None:
         metavar="MIN",
         help=f"报告增益的阈值 (默认 {' '.join(map(str, DEFAULT_MINUTES))} 与 --minutes)",
     )
-    m.add_argument(
-        "--profile", default="elderly", choices=sorted(PROFILES), help="步速 (默认 elderly 0.9 m/s)"
-    )
+    common.add_profile_arg(m)
     m.add_argument(
         "--new",
         type=int,
@@ -131,13 +120,7 @@ def register(subparsers) -> None:
     m.add_argument(
         "--time-limit", type=float, default=60.0, metavar="S", help="求解时间上限 (秒, 默认 60)"
     )
-    m.add_argument(
-        "--max-snap",
-        type=float,
-        default=250.0,
-        metavar="M",
-        help="点到最近道路超过 M 米则不用并报告 (默认 250)",
-    )
+    common.add_max_snap_arg(m)
     a = p.add_argument_group("假设分析")
     a.add_argument("--add", nargs="+", metavar="LON,LAT", help="拟建站点坐标")
     a.add_argument(
@@ -151,51 +134,19 @@ def register(subparsers) -> None:
 
 
 # ------------------------------------------------------------------------------ loading
-def _resolve(path: str) -> Path:
-    """A path as given, else relative to $LIFECIRCLE_DATA when it exists there."""
-    p = Path(path)
-    if not p.exists():
-        try:
-            base = data_dir()
-        except RuntimeError:
-            base = None
-        if base is not None and (base / path).exists():
-            return base / path
-    return p
-
-
-def _network(path: str):
-    from ..geo.network import load_network
-
-    p = _resolve(path)
-    if not p.exists():
-        raise InputError(f"{p}: 路网文件不存在")
-    try:
-        return load_network(p)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{p}: 无法读取路网 ({exc})") from exc
-
-
 def _boundary(args) -> tuple[gpd.GeoDataFrame | None, str]:
     if not args.boundaries:
         return None, "路网范围"
-    from ..geo.boundaries import load_boundaries
-
-    p = _resolve(args.boundaries)
-    if not p.exists():
-        raise InputError(f"{p}: 边界文件不存在")
-    try:
-        gdf, _ = load_boundaries(p)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{p}: 无法读取边界 ({exc})") from exc
-    if len(gdf) == 0:
-        raise InputError(f"{p}: 没有可用的边界面")
+    gdf, _ = common.load_boundaries_from_args(args)
     if args.boundary_name:
         names = gdf["name"].astype(str)
         want = args.boundary_name.strip()
         hit = gdf[(names == want) | (names.str.replace("街道", "") == want.replace("街道", ""))]
         if len(hit) == 0:
-            raise InputError(f"{p}: 没有名为 {want!r} 的边界 (有: {', '.join(names[:20])})")
+            raise InputError(
+                f"{common.resolve_path(args.boundaries)}: 没有名为 {want!r} 的边界 "
+                f"(有: {', '.join(names[:20])})"
+            )
         return hit, want
     label = "、".join(gdf["name"].astype(str).tolist()[:3]) + ("等" if len(gdf) > 3 else "")
     return gdf, label
@@ -204,38 +155,15 @@ def _boundary(args) -> tuple[gpd.GeoDataFrame | None, str]:
 def _facilities(args) -> tuple[gpd.GeoDataFrame | None, object]:
     if not args.facilities:
         return None, None
-    from ..geo.facilities import FacilitiesError, load_facilities
-
-    p = _resolve(args.facilities)
-    try:
-        gdf, rep = load_facilities(p, args.coords)
-    except FileNotFoundError as exc:
-        raise InputError(f"{p}: 设施文件不存在") from exc
-    except (FacilitiesError, ValueError) as exc:
-        raise InputError(str(exc)) from exc
+    gdf, rep = common.load_facilities_from_args(args)
     return gdf[gdf["category"] == args.category], rep
-
-
-def _share60(args) -> float | None:
-    if args.share60 is not None:
-        if not 0.0 <= args.share60 <= 1.0:
-            raise InputError(f"--share60 {args.share60}: 应在 0 与 1 之间")
-        return args.share60
-    if args.district:
-        from ..geo.population import district_age_share
-
-        try:
-            return district_age_share(None, args.district)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise InputError(f"--district {args.district}: {exc}") from exc
-    return None
 
 
 def _candidates(args, net, boundary):
     from ..analysis.siting import generate_candidates, read_candidates
 
     if args.candidates:
-        p = _resolve(args.candidates)
+        p = common.resolve_path(args.candidates)
         try:
             return read_candidates(p, args.candidate_coords)
         except FileNotFoundError as exc:
@@ -244,7 +172,7 @@ def _candidates(args, net, boundary):
             raise InputError(str(exc)) from exc
     parcels = None
     if args.parcels:
-        p = _resolve(args.parcels)
+        p = common.resolve_path(args.parcels)
         try:
             parcels = gpd.read_file(p)
         except Exception as exc:  # noqa: BLE001 - any reader failure is unusable input
@@ -310,7 +238,13 @@ def _mins(m: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.siting import WEIGHT_LABELS, SitingProblem, demand_points, parse_lonlat
+    from ..analysis.siting import (
+        WEIGHT_LABELS,
+        SitingProblem,
+        demand_points,
+        optimal_sites,
+        parse_lonlat,
+    )
 
     t0 = time.perf_counter()
     profile = get_profile(args.profile)
@@ -335,11 +269,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from exc
 
-    net = _network(args.network)
+    net = common.load_network_from_args(args)
     boundary, area_label = _boundary(args)
     facilities, fac_report = _facilities(args)
-    share60 = _share60(args)
-    population = str(_resolve(args.population)) if args.population else None
+    share60 = common.share60_from_args(args)
+    pop_path = common.population_path_from_args(args)
+    population = str(pop_path) if pop_path is not None else None
     try:
         demand = demand_points(
             net, boundary, population=population, share60=share60, outside_m=args.outside
@@ -420,22 +355,20 @@ def run(args: argparse.Namespace) -> int:
                 )
     sel = None
     if n_new > 0 or args.model == "lscp":
-        sel = prob.solve(
+        opt = optimal_sites(
+            prob,
             args.model,
             p=n_new,
             minutes=args.minutes,
             weight=weight,
+            category=args.category,
             target=args.target,
             time_limit=args.time_limit,
             locked=locked,
         )
-        t = sel.table.copy()
-        t["kind"] = "optimal"
-        parts.append(t)
-        if len(sel.result.sites):
-            nc = prob.new_coverage(sel.result.sites, locked)
-            nc["kind"] = "optimal"
-            newcov_parts.append(nc)
+        sel = opt.selection
+        parts.append(pd.DataFrame(opt.sites.drop(columns="geometry")))
+        newcov_parts.append(opt.new_coverage)
         s = sel.summary
         status = STATUS_LABELS.get(s["status"], s["status"])
         lines.append(
@@ -488,9 +421,11 @@ def run(args: argparse.Namespace) -> int:
         if newcov_parts
         else None
     )
-    open_all = np.concatenate([locked, sel.result.sites]) if sel is not None else locked
-    ranking = prob.rank_candidates(open_all, minutes=args.minutes, weight=weight)
-    ranking = ranking.drop(columns="site_index")
+    if sel is not None:
+        ranking = opt.ranking
+    else:
+        ranking = prob.rank_candidates(locked, minutes=args.minutes, weight=weight)
+        ranking = ranking.drop(columns="site_index")
     paths = write_sites(sites_gdf, newcov, args.out, candidates=ranking)
     rejected = _rejections([fac_report, cand_report, prob.report])
     if len(rejected):

