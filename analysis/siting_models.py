@@ -552,23 +552,22 @@ def _cover_heuristic(
 
 # --------------------------------------------------------------------------- HiGHS plumbing
 def _highs_model(
-    n_col,
-    n_row,
-    a_csr,
-    sense_max,
-    offset,
-    col_cost,
-    col_lower,
-    col_upper,
+    A: sparse.csr_matrix,
+    cost,
     row_lower,
     row_upper,
-    integer_cols,
-    time_limit,
-    verbose,
-    threads,
+    *,
+    maximize: bool,
+    offset: float,
+    n_int: int,
+    time_limit: float,
+    verbose: bool,
+    threads: int | None,
 ):
-    """A Highs object holding the model (row-wise matrix passed as arrays, no copies in Python
-    objects per coefficient)."""
+    """A Highs object holding a 0–1 model: columns ``0 <= x <= 1``, the first ``n_int`` integer.
+
+    The sizes come from ``A`` (row-wise matrix passed as arrays, no Python object per
+    coefficient)."""
     import highspy
 
     h = highspy.Highs()
@@ -577,20 +576,23 @@ def _highs_model(
     h.setOptionValue("random_seed", 0)
     if threads:
         h.setOptionValue("threads", int(threads))
-    a_csr = a_csr.tocsr()
+    a_csr = A.tocsr()
     a_csr.sort_indices()
+    n_row, n_col = a_csr.shape
+    if len(cost) != n_col or len(row_lower) != n_row or len(row_upper) != n_row:
+        raise ValueError("model arrays do not match the constraint matrix")
     integrality = np.zeros(n_col, dtype=np.int32)
-    integrality[np.asarray(integer_cols, dtype=np.int64)] = 1
+    integrality[: int(n_int)] = 1
     status = h.passModel(
         int(n_col),
         int(n_row),
         int(a_csr.nnz),
         2,  # 2 = row-wise
-        -1 if sense_max else 1,
+        -1 if maximize else 1,
         float(offset),
-        np.asarray(col_cost, dtype=float),
-        np.asarray(col_lower, dtype=float),
-        np.asarray(col_upper, dtype=float),
+        np.asarray(cost, dtype=float),
+        np.zeros(n_col),
+        np.ones(n_col),
         np.asarray(row_lower, dtype=float),
         np.asarray(row_upper, dtype=float),
         a_csr.indptr[:-1].astype(np.int32),
@@ -617,41 +619,35 @@ def _status_name(h) -> str:
 
 
 def _highs_solve(
-    n_col,
-    n_row,
-    a_csr: sparse.csr_matrix,
-    sense_max: bool,
-    offset: float,
-    col_cost,
-    col_lower,
-    col_upper,
+    A: sparse.csr_matrix,
+    cost,
     row_lower,
     row_upper,
-    integer_cols,
+    *,
+    maximize: bool,
+    offset: float,
+    n_int: int,
     time_limit: float,
     mip_rel_gap: float,
     start: np.ndarray | None,
     verbose: bool,
     threads: int | None,
 ):
-    """Solve a MIP; returns (status, x or None, dual bound, gap, nodes, objective)."""
+    """Solve a 0–1 MIP (see :func:`_highs_model`); returns (status, x or None, dual bound,
+    gap, nodes, objective)."""
     import highspy
 
     h = _highs_model(
-        n_col,
-        n_row,
-        a_csr,
-        sense_max,
-        offset,
-        col_cost,
-        col_lower,
-        col_upper,
+        A,
+        cost,
         row_lower,
         row_upper,
-        integer_cols,
-        time_limit,
-        verbose,
-        threads,
+        maximize=maximize,
+        offset=offset,
+        n_int=n_int,
+        time_limit=time_limit,
+        verbose=verbose,
+        threads=threads,
     )
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     if start is not None:
@@ -674,19 +670,15 @@ def _highs_solve(
 
 
 def _highs_lp(
-    n_col,
-    n_row,
-    a_csr,
-    sense_max,
-    offset,
-    col_cost,
-    col_lower,
-    col_upper,
+    A: sparse.csr_matrix,
+    cost,
     row_lower,
     row_upper,
-    time_limit,
-    verbose,
-    threads,
+    *,
+    maximize: bool,
+    time_limit: float,
+    verbose: bool,
+    threads: int | None,
 ):
     """Solve the LP relaxation with the interior-point method and crossover.
 
@@ -694,20 +686,16 @@ def _highs_lp(
     covering LPs IPM is many times faster than the dual simplex the MIP root would use.
     """
     h = _highs_model(
-        n_col,
-        n_row,
-        a_csr,
-        sense_max,
-        offset,
-        col_cost,
-        col_lower,
-        col_upper,
+        A,
+        cost,
         row_lower,
         row_upper,
-        [],
-        time_limit,
-        verbose,
-        threads,
+        maximize=maximize,
+        offset=0.0,
+        n_int=0,
+        time_limit=time_limit,
+        verbose=verbose,
+        threads=threads,
     )
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("run_crossover", "on")
@@ -873,23 +861,17 @@ class MCLP:
         ub = np.inf
         keep = np.ones(n_x, dtype=bool)
         A, row_lower, row_upper = _mclp_matrix(Cg, p)
-        n_col = n_x + n_g
         cost = np.concatenate([np.zeros(n_x), Wg])
         if lp_first:
             st, z, xv, dj = _highs_lp(
-                n_col,
-                n_g + 1,
                 A,
-                True,
-                0.0,
                 cost,
-                np.zeros(n_col),
-                np.ones(n_col),
                 row_lower,
                 row_upper,
-                0.7 * (deadline - time.perf_counter()),
-                verbose,
-                threads,
+                maximize=True,
+                time_limit=0.7 * (deadline - time.perf_counter()),
+                verbose=verbose,
+                threads=threads,
             )
             stats["lp_status"] = st
             if st != "optimal":
@@ -963,22 +945,18 @@ class MCLP:
         Ar, rl, ru = _mclp_matrix(Cr, p)
         nr_col = nr_x + nr_g
         status, xr, bound_r, _, nodes, _ = _highs_solve(
-            nr_col,
-            nr_g + 1,
             Ar,
-            True,
-            sub.const,
             np.concatenate([np.zeros(nr_x), Wr]),
-            np.zeros(nr_col),
-            np.ones(nr_col),
             rl,
             ru,
-            np.arange(nr_x),
-            remaining,
-            mip_rel_gap,
-            start,
-            verbose,
-            threads,
+            maximize=True,
+            offset=sub.const,
+            n_int=nr_x,
+            time_limit=remaining,
+            mip_rel_gap=mip_rel_gap,
+            start=start,
+            verbose=verbose,
+            threads=threads,
         )
         stats.update(
             {
@@ -1113,22 +1091,18 @@ class LSCP:
             x0 = np.zeros(n_x)
             x0[g] = 1.0
             status, x, bound, _, nodes, _ = _highs_solve(
-                n_x,
-                n_g,
                 A,
-                False,
-                0.0,
-                np.ones(n_x),
-                np.zeros(n_x),
                 np.ones(n_x),
                 np.ones(n_g),
                 np.full(n_g, np.inf),
-                np.arange(n_x),
-                time_limit - (time.perf_counter() - t0),
-                mip_rel_gap,
-                x0,
-                verbose,
-                threads,
+                maximize=False,
+                offset=0.0,
+                n_int=n_x,
+                time_limit=time_limit - (time.perf_counter() - t0),
+                mip_rel_gap=mip_rel_gap,
+                start=x0,
+                verbose=verbose,
+                threads=threads,
             )
             if x is None:
                 raise RuntimeError(f"HiGHS found no solution for the LSCP (status {status})")
@@ -1144,27 +1118,22 @@ class LSCP:
                 ),
             ]
         ).tocsr()
-        n_col = n_x + n_g
         x0 = np.zeros(n_x)
         x0[g] = 1.0
         y0 = (np.diff(Cg[:, g].tocsr().indptr) > 0).astype(float) if g else np.zeros(n_g)
         status, x, bound, _, nodes, _ = _highs_solve(
-            n_col,
-            n_g + 1,
             A,
-            False,
-            0.0,
             np.concatenate([np.ones(n_x), np.zeros(n_g)]),
-            np.zeros(n_col),
-            np.ones(n_col),
             np.concatenate([np.full(n_g, -np.inf), [need * scale]]),
             np.concatenate([np.zeros(n_g), [np.inf]]),
-            np.arange(n_x),
-            time_limit - (time.perf_counter() - t0),
-            mip_rel_gap,
-            np.concatenate([x0, y0]),
-            verbose,
-            threads,
+            maximize=False,
+            offset=0.0,
+            n_int=n_x,
+            time_limit=time_limit - (time.perf_counter() - t0),
+            mip_rel_gap=mip_rel_gap,
+            start=np.concatenate([x0, y0]),
+            verbose=verbose,
+            threads=threads,
         )
         if x is None:
             raise RuntimeError(f"HiGHS found no solution for the LSCP (status {status})")
@@ -1534,22 +1503,18 @@ class PMedian:
         n_row = n_r + n_z + 1
         row_upper = np.concatenate([np.ones(n_r), np.zeros(n_z), [float(self.p)]])
         status, x, bound, _, nodes, _ = _highs_solve(
-            n_col,
-            n_row,
             A,
-            False,
-            red.const,
             cost,
-            np.zeros(n_col),
-            np.ones(n_col),
             np.full(n_row, -np.inf),
             row_upper,
-            np.arange(n_x),
-            time_limit - (time.perf_counter() - t0),
-            mip_rel_gap,
-            start,
-            verbose,
-            threads,
+            maximize=False,
+            offset=red.const,
+            n_int=n_x,
+            time_limit=time_limit - (time.perf_counter() - t0),
+            mip_rel_gap=mip_rel_gap,
+            start=start,
+            verbose=verbose,
+            threads=threads,
         )
         if x is None:
             raise RuntimeError(f"HiGHS found no solution for the p-median (status {status})")
