@@ -402,7 +402,7 @@ def build_map(
 
     m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_start=14)
     if title:
-        m.get_root().title = title
+        m.get_root().title = html.escape(title)  # branca writes <title> unescaped
     m.get_root().header.add_child(Element(_CSS), name="lifecircle_css")
     if base is not None:
         folium.TileLayer(**BASEMAPS[base]).add_to(m)
@@ -560,7 +560,7 @@ def overlay_summary(m: folium.Map) -> pd.DataFrame:
         if isinstance(child, folium.GeoJson) and hasattr(child, "lc_kind"):
             rows.append(
                 {
-                    "name": child.layer_name,
+                    "name": html.unescape(child.layer_name),
                     "kind": child.lc_kind,
                     "category": child.lc_category,
                     "minutes": child.lc_minutes,

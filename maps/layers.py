@@ -9,14 +9,16 @@ Display preparation (:func:`to_display`) is the only place geometries change for
 4. coordinates are rounded to 6 decimals (about 0.1 m).
 
 Each overlay is a :class:`folium.GeoJson` holding only what the browser needs: the geometry, the
-popup HTML (``_popup``, Chinese, escaped), a tooltip (``_tip``) and for new sites a per-feature
-icon (``_icon``). Every overlay carries ``lc_kind``, ``lc_category``, ``lc_minutes`` and
+popup HTML (``_popup``, Chinese, escaped), a tooltip (``_tip``, plain text that
+:func:`_geojson` escapes, as it does the layer name: Leaflet renders both as HTML) and for new
+sites a per-feature icon (``_icon``). Every overlay carries ``lc_kind``, ``lc_category``, ``lc_minutes`` and
 ``lc_n_features`` attributes so that callers can list what was drawn (see
 :func:`lifecircle.maps.builder.overlay_summary`).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -240,7 +242,19 @@ def _metric_measure(gdf: gpd.GeoDataFrame, how: str) -> np.ndarray:
 def _geojson(
     gdf: gpd.GeoDataFrame, props: dict[str, list], *, name: str, show: bool, **kwargs
 ) -> folium.GeoJson:
-    """A GeoJson overlay from display-ready geometries and per-feature properties."""
+    """A GeoJson overlay from display-ready geometries and per-feature properties.
+
+    ``props["_tip"]`` and ``name`` are plain text (names from planners' files) and are
+    HTML-escaped here, the one place every tooltip and layer name passes: Leaflet's
+    ``bindTooltip`` and layer control insert them as HTML. ``_popup`` and ``_icon`` are HTML
+    built with escaped values (:func:`lifecircle.maps.style.popup_html`).
+    """
+    if "_tip" in props:
+        props = {
+            **props,
+            "_tip": [None if t is None else html.escape(str(t)) for t in props["_tip"]],
+        }
+    name = html.escape(name)
     features = []
     geoms = gdf.geometry.values
     keys = list(props)

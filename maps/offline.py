@@ -10,7 +10,11 @@ CDNs. A map for a government intranet must open without them, so ``save_map(...,
    taken at export time from an installed package (nothing third-party is stored in this
    repository);
 4. checks that the result references no script, stylesheet, font or image on the network
-   (basemap tile URL templates excepted) and raises :class:`OfflineExportError` otherwise.
+   (basemap tile URL templates excepted) and raises :class:`OfflineExportError` otherwise;
+5. adds a Content-Security-Policy (:func:`add_csp`) that lets only the page's own inline
+   scripts run, each by its SHA-256 hash: an inline event handler (``onerror=``, ``onclick=``)
+   or ``javascript:`` URL smuggled in through a name never runs, and nothing can be fetched
+   but basemap tiles.
 
 The assets come from the PyPI package ``folium-offline`` (import name ``offlinefolium``), which
 ships the exact files folium links, keyed by their CDN URL, with the images of ``leaflet.css``
@@ -21,6 +25,8 @@ note says so.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +36,8 @@ import folium
 
 __all__ = [
     "ASSET_PACKAGE",
+    "add_csp",
+    "csp_policy",
     "OfflineExportError",
     "asset_registry",
     "external_references",
@@ -65,6 +73,8 @@ _SRC_ATTR = re.compile(
     r"<(?:script|img|iframe|source|embed)\b[^>]*?\bsrc\s*=\s*['\"](?P<url>[^'\"]+)", re.I
 )
 _LINK_HREF = re.compile(r"<link\b[^>]*?\bhref\s*=\s*['\"](?P<url>[^'\"]+)", re.I)
+_INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<code>.*?)</script\s*>", re.I | re.S)
+_HEAD_OPEN = re.compile(r"<head\b[^>]*>", re.I)
 
 
 class OfflineExportError(RuntimeError):
@@ -197,6 +207,40 @@ def external_references(html: str) -> list[str]:
     return sorted(found)
 
 
+def csp_policy(html: str) -> str:
+    """The Content-Security-Policy of a self-contained page: its inline scripts by hash only.
+
+    ``script-src`` lists the SHA-256 of every inline ``<script>`` in ``html`` and nothing else,
+    so inline event handlers, ``javascript:`` URLs and scripts added later (by a name that
+    reached the page unescaped) are refused by the browser. Styles may be inline (Leaflet
+    positions everything with them); images may be ``data:``/``blob:`` or basemap tiles over
+    HTTP(S); fonts only ``data:``; no frames, plugins, forms or connections.
+    """
+    hashes = []
+    for m in _INLINE_SCRIPT.finditer(html):
+        if re.search(r"\bsrc\s*=", m.group("attrs"), re.I):
+            continue
+        digest = hashlib.sha256(m.group("code").encode("utf-8")).digest()
+        hashes.append(f"'sha256-{base64.b64encode(digest).decode('ascii')}'")
+    scripts = " ".join(dict.fromkeys(hashes)) or "'none'"
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; "
+        "img-src data: blob: https: http:; font-src data:; connect-src 'none'; "
+        "object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def add_csp(html: str) -> str:
+    """``html`` with a ``<meta>`` Content-Security-Policy (:func:`csp_policy`) first in its head."""
+    # the HTML parser turns CR LF and CR into LF before a script's hash is taken
+    html = html.replace("\r\n", "\n").replace("\r", "\n")
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{csp_policy(html)}">'
+    m = _HEAD_OPEN.search(html)
+    if m is None:
+        return meta + html
+    return html[: m.end()] + meta + html[m.end() :]
+
+
 def save_map(
     m: folium.Map, path: str | Path, offline: bool = False, notes: list[str] | None = None
 ) -> Path:
@@ -209,7 +253,8 @@ def save_map(
         The ``.html`` file to write (folders are created).
     offline : bool
         Write one self-contained file: every script and stylesheet inline from installed
-        packages, nothing fetched from a CDN (see the module docstring). Basemap tiles are
+        packages, nothing fetched from a CDN, only its own hashed inline scripts allowed to
+        run (:func:`add_csp`; see the module docstring). Basemap tiles are
         still requested when the map has a basemap; build it with ``basemap=None`` for a map
         that needs no network at all.
     notes : list, optional
@@ -228,5 +273,6 @@ def save_map(
         left = external_references(html)
         if left:
             raise OfflineExportError("offline map would still fetch: " + ", ".join(left[:5]))
+        html = add_csp(html)
     path.write_text(html, encoding="utf-8")
     return path

@@ -195,8 +195,12 @@ def test_offline_map_in_headless_chromium(tmp_path):
     html = page.read_text(encoding="utf-8")
     assert external_references(html) == []
 
+    # the page's own policy admits its hashed scripts only; the instrumented copy swaps it for
+    # the stricter-on-network policy above so that the probes may run
+    assert html.count('http-equiv="Content-Security-Policy"') == 1
     probe_page = tmp_path / "probe.html"
-    probe_html = html.replace("<head>", "<head>\n" + _CSP + _HEAD_PROBE, 1)
+    probe_html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    probe_html = probe_html.replace("<head>", "<head>\n" + _CSP + _HEAD_PROBE, 1)
     map_name = re.search(r"var (map_[0-9a-f]+) = L\.map\(", html).group(1)
     control_name = re.search(r"let (layer_control_[0-9a-f]+) = L\.control\.layers\(", html).group(1)
     tail = _TAIL_PROBE.replace("__MAP__", map_name).replace("__CONTROL__", control_name)
