@@ -40,6 +40,7 @@ Schema (defaults shown; ``data/streets/*.yaml`` are complete examples)
         rules: null                 # ... or by this category-rules YAML
         category: null              # category of rows without a (known) type
         sheet: null                 # Excel sheet or vector layer
+        swap_xy: false              # true: the x column holds latitudes (columns swapped)
         required: true              # false: skipped with a note when missing
     population:
       source: none                  # none: one per network node | file
@@ -167,6 +168,7 @@ _FACILITY_FILE_KEYS = {
     "sheet",
     "required",
     "label",
+    "swap_xy",
 }
 _FACILITY_OSM_KEYS = {"source", "categories", "label"}
 
@@ -472,7 +474,8 @@ def load_run_config(path: str | Path) -> dict:
         if coords is None:
             ck.fail(
                 f"{fld}.coords",
-                "missing: say which coordinates the file uses (wgs84, gcj02, bd09 or EPSG:n)",
+                "缺少坐标系 (missing: declare the coordinate system): wgs84, gcj02 (高德/腾讯), "
+                "bd09 (百度) 或 EPSG:xxxx",
             )
         try:
             from ..geo.crs import normalize_coords
@@ -508,6 +511,7 @@ def load_run_config(path: str | Path) -> dict:
         )
         for col in ("x", "y", "type_col", "name_col", "address_col", "label"):
             entry[col] = ck.text(f"{fld}.{col}", entry[col])
+        entry["swap_xy"] = bool(entry.get("swap_xy") or False)
         out["facilities"].append(entry)
     if not out["facilities"]:
         ck.notes.append("没有可用的设施数据源")

@@ -43,7 +43,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from ..geo.crs import points_to_wgs84, wgs84_to_gcj02
+from ..geo.crs import points_to_wgs84, require_coords, wgs84_to_gcj02
 from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
 from ..geo.snap import multi_source_distances, snap_points
@@ -284,6 +284,8 @@ def read_candidates(
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Candidate sites from a table or vector file with a declared coordinate system.
 
+    ``coords`` is required (``None`` raises ``ValueError`` listing the choices).
+
     Reads with :func:`lifecircle.geo.facilities.load_facilities` (encodings, column detection,
     GCJ-02/BD-09 conversion, row accounting), so GCJ-02 points picked on Amap work.
 
@@ -294,6 +296,7 @@ def read_candidates(
     """
     from ..geo.facilities import load_facilities
 
+    require_coords(coords, str(path), "--candidate-coords")
     gdf, report = load_facilities(
         path, coords, x=x, y=y, name_col=name_col, category="other", sheet=sheet, area=area
     )
@@ -308,11 +311,15 @@ def read_candidates(
 
 def sites_from_lonlat(
     points: Sequence[Sequence[float]],
-    coords="wgs84",
+    coords,
     names: Sequence[str] | None = None,
     prefix: str = "新增站点",
 ) -> gpd.GeoDataFrame:
-    """Proposed sites from (lon, lat) pairs in a declared system (``gcj02`` for Amap picks)."""
+    """Proposed sites from (lon, lat) pairs in a declared system (``gcj02`` for Amap picks).
+
+    ``coords`` has no default: ``None`` raises ``ValueError`` listing the choices.
+    """
+    coords = require_coords(coords, "拟建站点坐标 (proposed sites)", "coords= / --add-coords")
     arr = np.asarray(points, dtype=float).reshape(-1, 2)
     if not np.all(np.isfinite(arr)):
         raise ValueError("proposed site coordinates must be finite numbers")
@@ -1114,9 +1121,9 @@ class SitingProblem:
         return gdf.to_crs(WGS84)
 
     # ------------------------------------------------------------------------ what-if
-    def add_sites(self, sites, coords="wgs84", max_snap_m: float = 250.0) -> np.ndarray:
-        """Add proposed sites (GeoDataFrame, or (lon, lat) pairs in ``coords``); returns their
-        indices. Their distances come from one bounded search."""
+    def add_sites(self, sites, coords=None, max_snap_m: float = 250.0) -> np.ndarray:
+        """Add proposed sites (GeoDataFrame, or (lon, lat) pairs in ``coords``, which (lon, lat)
+        pairs must give); returns their indices. Their distances come from one bounded search."""
         if not isinstance(sites, gpd.GeoDataFrame):
             sites = sites_from_lonlat(sites, coords)
         gdf = sites.to_crs(WGS84).reset_index(drop=True).copy()
@@ -1128,7 +1135,7 @@ class SitingProblem:
     def what_if(
         self,
         proposed,
-        coords="wgs84",
+        coords=None,
         weight: str = "pop60",
         rank_minutes: float | None = None,
         base=None,
@@ -1143,7 +1150,8 @@ class SitingProblem:
             New sites (points are added as ``proposed`` sites) or sites already in the problem
             (e.g. candidate indices).
         coords : str
-            System of (lon, lat) pairs (``gcj02`` for points picked on Amap).
+            System of (lon, lat) pairs (``gcj02`` for points picked on Amap); required for
+            pairs (no default), unused for a GeoDataFrame (its CRS) or indices.
         weight : str
             Weight the candidate ranking sorts by.
         rank_minutes : float, optional

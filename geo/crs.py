@@ -30,6 +30,10 @@ from ..settings import SHANGHAI_UTM, WGS84
 
 __all__ = [
     "CHINESE_SYSTEMS",
+    "COORDS_CHOICES",
+    "looks_like_degrees",
+    "missing_coords_message",
+    "require_coords",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "convert_lonlat",
@@ -53,6 +57,46 @@ _X_PI = math.pi * 3000.0 / 180.0
 
 #: Coordinate systems that are not EPSG codes.
 CHINESE_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+#: The choices a planner has, as every "which coordinate system?" message lists them.
+COORDS_CHOICES = (
+    "wgs84, gcj02 (高德/腾讯 Amap/Tencent), bd09 (百度 Baidu) 或 EPSG:xxxx (如 EPSG:4547)"
+)
+
+
+def missing_coords_message(what: str, option: str = "--coords") -> str:
+    """The message for a coordinate input given without its system (there is no default)."""
+    return (
+        f"{what} 未声明坐标系 (declare the coordinate system): 用 {option} 指定 {COORDS_CHOICES}; "
+        "没有默认值, 因为 GCJ-02 与 WGS84 相差约 500 米, 比 5 分钟步行还远"
+    )
+
+
+def require_coords(coords, what: str, option: str = "--coords") -> str:
+    """``coords`` normalised, or ``ValueError`` listing the choices when it is missing or unknown.
+
+    Parameters
+    ----------
+    coords : str, int, CRS or None
+        The declared system.
+    what : str
+        The input it belongs to (a file name or an option such as ``--add``), for the message.
+    option : str
+        The option or key that declares it (named in the message).
+    """
+    if coords is None or (isinstance(coords, str) and not coords.strip()):
+        raise ValueError(missing_coords_message(what, option))
+    return normalize_coords(coords)
+
+
+def looks_like_degrees(x, y, share: float = 0.9) -> bool:
+    """Whether at least ``share`` of the finite (x, y) pairs lie within ±180 / ±90 (degrees)."""
+    x, y = _arrays(x, y)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return False
+    deg = (np.abs(x[ok]) <= 180.0) & (np.abs(y[ok]) <= 90.0)
+    return bool(deg.mean() >= share)
 
 
 def _arrays(lon, lat) -> tuple[np.ndarray, np.ndarray]:
@@ -234,11 +278,11 @@ def normalize_coords(coords: str | int | CRS) -> str:
         try:
             CRS.from_epsg(int(text))
         except pyproj.exceptions.CRSError as exc:
-            raise ValueError(f"unknown EPSG code {coords!r}") from exc
+            raise ValueError(
+                f"未知 EPSG 代码 (unknown EPSG code) {coords!r}: 可选 {COORDS_CHOICES}"
+            ) from exc
         return f"EPSG:{int(text)}"
-    raise ValueError(
-        f"unknown coordinate system {coords!r}: use wgs84, gcj02, bd09 or an EPSG code"
-    )
+    raise ValueError(f"未知坐标系 (unknown coordinate system) {coords!r}: 可选 {COORDS_CHOICES}")
 
 
 def convert_lonlat(x, y, source: str | int | CRS, target: str | int | CRS = "wgs84"):

@@ -59,7 +59,14 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from ..settings import PACKAGE_DATA, WGS84
-from .crs import convert_lonlat, metric_crs_for, normalize_coords, out_of_china
+from .crs import (
+    convert_lonlat,
+    looks_like_degrees,
+    metric_crs_for,
+    missing_coords_message,
+    normalize_coords,
+    out_of_china,
+)
 from .report import LoadReport
 
 __all__ = [
@@ -328,6 +335,20 @@ def _area_geometry(area) -> tuple[shapely.Geometry, CRS]:
     return shapely.union_all(gs.to_crs(metric).values), metric
 
 
+def _refuse_mostly_swapped(swapped, alive, rows, pair, src_file: str, fields) -> None:
+    """Raise when most usable rows look like lat/lon swapped: a whole column mix-up, not bad rows."""
+    n_alive = int(alive.sum())
+    n_swapped = int(swapped.sum())
+    if n_alive == 0 or n_swapped * 2 <= n_alive:
+        return
+    i = int(np.flatnonzero(swapped)[0])
+    raise FacilitiesError(
+        f"{src_file}: {n_alive} 行中有 {n_swapped} 行的经纬度看起来颠倒 (swapped lat/lon), "
+        f"如第 {rows[i]} 行 ({fields[0]}, {fields[1]} = {pair[i]}): 经度列与纬度列可能对调了; "
+        "确认后加 --swap-xy (运行配置: swap_xy: true) 交换两列, 或用 --x/--y 指定经度列与纬度列"
+    )
+
+
 def _assemble(
     table: pd.DataFrame,
     x_raw: pd.Series,
@@ -377,8 +398,16 @@ def _assemble(
             in_china = ~out_of_china(x, y)
             swapped = ~in_china & ~out_of_china(y, x)
             bad_range = (np.abs(x) > 180) | (np.abs(y) > 90)
+        _refuse_mostly_swapped(swapped & alive, alive, rows, pair, src_file, fields)
         reject(swapped, both, REASONS["swapped"], pair)
         reject(bad_range, both, REASONS["range"], pair)
+    elif alive.any() and looks_like_degrees(x[alive], y[alive]):
+        i = int(np.flatnonzero(alive)[0])
+        raise FacilitiesError(
+            f"{src_file}: 坐标值看起来是经纬度 (values look like degrees), 不是 {system} 的投影坐标 "
+            f"(projected metres), 如第 {rows[i]} 行 ({pair[i]}); 经纬度请用 --coords wgs84, "
+            "gcj02 或 bd09"
+        )
 
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
@@ -501,6 +530,7 @@ def load_facilities(
     address_col: str | None = None,
     area_tolerance_m: float = 1000.0,
     duplicate_m: float = 1.0,
+    swap_xy: bool = False,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load a facility table into WGS84 points, accounting for every row.
 
@@ -535,6 +565,9 @@ def load_facilities(
         serve it).
     duplicate_m : float
         Rows with the same name closer than this are duplicates.
+    swap_xy : bool
+        The x column holds latitudes and the y column longitudes: swap them. Without it a file
+        where most rows look swapped is refused (one mix-up, not many bad rows).
 
     Returns
     -------
@@ -546,7 +579,8 @@ def load_facilities(
     FileNotFoundError
         The file does not exist.
     FacilitiesError
-        The file cannot be read at all (format, encoding, no coordinate columns, bad declaration).
+        The file cannot be read at all (format, encoding, no coordinate columns, bad declaration,
+        most rows swapped, degree values declared as a projected EPSG system).
     """
     path = Path(path)
     report = LoadReport(str(path))
@@ -598,7 +632,7 @@ def load_facilities(
             system = normalize_coords(file_crs)
 
     if system is None:
-        raise FacilitiesError(f"{path}: declare the coordinate system (wgs84, gcj02, bd09 or EPSG)")
+        raise FacilitiesError(missing_coords_message(str(path)))
 
     # coordinate columns
     if x is not None or y is not None or gx is None:
@@ -645,6 +679,8 @@ def load_facilities(
         report.n_input += int(missing.sum())
         table, x_raw, y_raw = table[~missing], x_raw[~missing], y_raw[~missing]
 
+    if swap_xy:
+        x_raw, y_raw, fields = y_raw, x_raw, (fields[1], fields[0])
     out = _assemble(
         table,
         x_raw,

@@ -42,6 +42,7 @@ __all__ = [
     "print_rejections",
     "print_result",
     "rejection_text",
+    "require_coords_arg",
     "resolve_path",
     "run_pipeline_and_print",
     "share60_from_args",
@@ -62,6 +63,17 @@ def resolve_path(path: str | Path) -> Path:
         if base is not None and (base / path).exists():
             return base / path
     return p
+
+
+def require_coords_arg(coords: str | None, what: str, option: str) -> str:
+    """The normalised system of a coordinate input, or :class:`InputError` (exit 2) listing
+    the choices when ``option`` was not given or names no known system."""
+    from ..geo.crs import require_coords
+
+    try:
+        return require_coords(coords, what, option)
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}" if coords else str(exc)) from None
 
 
 def sheet_name_or_index(sheet):
@@ -99,7 +111,12 @@ def add_facility_args(
         "--coords",
         metavar="SYS",
         default=coords_default,
-        help="设施坐标系: wgs84, gcj02 (高德), bd09 (百度) 或 EPSG 代码",
+        help="设施坐标系 (必填, 无默认): wgs84, gcj02 (高德/腾讯), bd09 (百度) 或 EPSG:xxxx",
+    )
+    group.add_argument(
+        "--swap-xy",
+        action="store_true",
+        help="经度列与纬度列对调了 (x 列是纬度): 交换两列后再读",
     )
     group.add_argument("--x", metavar="COL", help="经度列 (默认自动识别 lng/lon/经度/x)")
     group.add_argument("--y", metavar="COL", help="纬度列 (默认自动识别 lat/纬度/y)")
@@ -138,6 +155,7 @@ def load_facilities_from_args(args: argparse.Namespace, *, area=None):
     from ..geo.facilities import FacilitiesError, load_facilities
 
     path = resolve_path(args.facilities)
+    require_coords_arg(args.coords, f"--facilities {path}", "--coords")
     try:
         return load_facilities(
             path,
@@ -149,6 +167,7 @@ def load_facilities_from_args(args: argparse.Namespace, *, area=None):
             category=getattr(args, "default_category", None),
             sheet=sheet_name_or_index(args.sheet),
             area=area,
+            swap_xy=bool(getattr(args, "swap_xy", False)),
         )
     except FileNotFoundError:
         raise InputError(f"设施文件不存在 (no such file): {path}") from None

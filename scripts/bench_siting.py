@@ -123,9 +123,13 @@ def time_what_if(prob, seed: int) -> tuple[float, float]:
     rng = np.random.default_rng(seed + 1)
     lon, lat = prob.net.lonlat[rng.choice(prob.net.n_nodes, 4, replace=False)].T
     t0 = time.perf_counter()
-    prob.what_if(np.column_stack([lon[:2], lat[:2]]) + 1e-4, weight="pop", rank_minutes=10)
+    prob.what_if(
+        np.column_stack([lon[:2], lat[:2]]) + 1e-4, coords="wgs84", weight="pop", rank_minutes=10
+    )
     t1 = time.perf_counter()
-    prob.what_if(np.column_stack([lon[2:], lat[2:]]) + 1e-4, weight="pop", rank_minutes=10)
+    prob.what_if(
+        np.column_stack([lon[2:], lat[2:]]) + 1e-4, coords="wgs84", weight="pop", rank_minutes=10
+    )
     return t1 - t0, time.perf_counter() - t1
 
 

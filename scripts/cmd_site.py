@@ -55,9 +55,7 @@ def register(subparsers) -> None:
     common.add_network_args(d, required=True)
     common.add_boundary_args(d)
     d.add_argument("--boundary-name", metavar="NAME", help="只用这个边界 (默认全部合并)")
-    common.add_facility_args(
-        d, help="现有设施表 (作为已建站点锁定)", coords_default="wgs84", default_category=False
-    )
+    common.add_facility_args(d, help="现有设施表 (作为已建站点锁定)", default_category=False)
     d.add_argument("--category", default="elder_care", help="设施类别 (默认 elder_care)")
     common.add_population_args(d)
     d.add_argument(
@@ -72,8 +70,7 @@ def register(subparsers) -> None:
     c.add_argument(
         "--candidate-coords",
         metavar="SYS",
-        default="wgs84",
-        help="候选点坐标系 (高德拾取的点用 gcj02)",
+        help="候选点坐标系 (给 --candidates 时必填): wgs84, gcj02 (高德拾取的点), bd09 或 EPSG:xxxx",
     )
     c.add_argument(
         "--spacing",
@@ -125,9 +122,8 @@ def register(subparsers) -> None:
     a.add_argument("--add", nargs="+", metavar="LON,LAT", help="拟建站点坐标")
     a.add_argument(
         "--add-coords",
-        default="wgs84",
         metavar="SYS",
-        help="拟建站点坐标系 (高德地图上拾取的用 gcj02)",
+        help="拟建站点坐标系 (给 --add 时必填): wgs84, gcj02 (高德地图上拾取的), bd09 或 EPSG:xxxx",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录")
     p.set_defaults(func=run)
@@ -164,6 +160,7 @@ def _candidates(args, net, boundary):
 
     if args.candidates:
         p = common.resolve_path(args.candidates)
+        common.require_coords_arg(args.candidate_coords, f"--candidates {p}", "--candidate-coords")
         try:
             return read_candidates(p, args.candidate_coords)
         except FileNotFoundError as exc:
@@ -256,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--target {args.target}: 应在 0 与 1 之间 (1.0 = 100%)")
     proposed = None
     if args.add:
+        common.require_coords_arg(args.add_coords, "--add 的坐标", "--add-coords")
         try:
             proposed = parse_lonlat(args.add)
         except ValueError as exc:

@@ -486,6 +486,7 @@ def config_inputs(
                     area=area,
                     sheet=sheet_name_or_index(sheet),
                     address_col=src.get("address_col"),
+                    swap_xy=bool(src.get("swap_xy")),
                 )
             except (OSError, FacilitiesError, ValueError) as exc:
                 raise InputError(f"facilities[{i}] {label}: {exc}") from None
