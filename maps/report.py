@@ -43,6 +43,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .. import cells
 from .style import DemandWords, demand_basis, demand_words
 
 __all__ = [
@@ -628,7 +629,7 @@ def write_tables(
     written: dict[str, Path] = {}
     if write_csv:
         csv_path = out / "coverage.csv"
-        table.to_csv(csv_path, index=False, encoding="utf-8-sig")
+        cells.write_csv(table, csv_path)
         written["csv"] = csv_path
     xlsx_path = out / "coverage.xlsx"
     words = _words(table)
@@ -656,24 +657,24 @@ def write_tables(
     share_headers |= {_NODE_COLUMN_LABELS[c] for c in _SHARE_COLUMNS if c in _NODE_COLUMN_LABELS}
     share_headers |= {_CORRIDOR_LABELS[c] for c in ("pop_share", "pop60_share")}
     share_headers.add(_NODE_CORRIDOR_LABELS["pop_share"])
-    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
-        for name, df in sheets:
-            df.to_excel(writer, sheet_name=name, index=False)
-            ws = writer.sheets[name]
-            ws.freeze_panes = "A2"
-            for j, col in enumerate(df.columns, start=1):
-                letter = ws.cell(row=1, column=j).column_letter
-                width = max([_text_width(col)] + [_text_width(v) for v in df[col].head(200)])
-                ws.column_dimensions[letter].width = min(60, max(8, width + 2))
-                is_share = (
-                    str(col) in share_headers
-                    or str(col).endswith("覆盖率")
-                    or str(col).endswith("比例")
-                    or str(col) in ("规划值", "本次测算")
-                )
-                if is_share:
-                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                        row[0].number_format = "0.0%"
+
+    def format_sheet(ws, df: pd.DataFrame) -> None:
+        ws.freeze_panes = "A2"
+        for j, col in enumerate(df.columns, start=1):
+            letter = ws.cell(row=1, column=j).column_letter
+            width = max([_text_width(col)] + [_text_width(v) for v in df[col].head(200)])
+            ws.column_dimensions[letter].width = min(60, max(8, width + 2))
+            is_share = (
+                str(col) in share_headers
+                or str(col).endswith("覆盖率")
+                or str(col).endswith("比例")
+                or str(col) in ("规划值", "本次测算")
+            )
+            if is_share:
+                for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                    row[0].number_format = "0.0%"
+
+    cells.write_xlsx(xlsx_path, sheets, format_sheet)
     return {"xlsx": xlsx_path, **written}
 
 

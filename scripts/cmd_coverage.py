@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
+from ..cells import write_csv
 from ..settings import DEFAULT_MINUTES, get_profile
 from . import _common as common
 from .cli import InputError
@@ -162,7 +163,7 @@ def write_coverage(result, out_dir) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "coverage.csv"
-    result.table.to_csv(csv, index=False, encoding="utf-8-sig")
+    write_csv(result.table, csv)
     gpkg = out / "coverage.gpkg"
     if gpkg.exists():
         gpkg.unlink()
@@ -193,7 +194,7 @@ def write_coverage(result, out_dir) -> dict[str, Path]:
             [(r.file, r.row, r.field, r.reason, r.value) for r in rejected],
             columns=["file", "row", "field", "reason", "value"],
         )
-        frame.to_csv(rej_path, index=False, encoding="utf-8-sig")
+        write_csv(frame, rej_path)
         files["rejected"] = rej_path
     elif rej_path.exists():
         rej_path.unlink()

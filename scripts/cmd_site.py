@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..cells import write_csv
 from ..settings import DEFAULT_MINUTES, WGS84, get_profile
 from . import _common as common
 from .cli import InputError
@@ -192,7 +193,7 @@ def write_sites(
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "sites.csv", "gpkg": out / "sites.gpkg"}
     table = pd.DataFrame(sites.drop(columns="geometry", errors="ignore"))
-    table.to_csv(paths["csv"], index=False, encoding="utf-8-sig")
+    write_csv(table, paths["csv"])
     if paths["gpkg"].exists():
         paths["gpkg"].unlink()
     pts = (
@@ -210,7 +211,7 @@ def write_sites(
             nc.to_file(paths["gpkg"], layer="new_coverage", driver="GPKG")
     if candidates is not None and len(candidates):
         paths["candidates"] = out / "candidates.csv"
-        candidates.to_csv(paths["candidates"], index=False, encoding="utf-8-sig")
+        write_csv(candidates, paths["candidates"])
         cg = gpd.GeoDataFrame(
             candidates, geometry=gpd.points_from_xy(candidates["lon"], candidates["lat"]), crs=WGS84
         )
@@ -428,7 +429,7 @@ def run(args: argparse.Namespace) -> int:
     rejected = _rejections([fac_report, cand_report, prob.report])
     if len(rejected):
         paths["rejected"] = Path(args.out) / "site_rejected.csv"
-        rejected.to_csv(paths["rejected"], index=False, encoding="utf-8-sig")
+        write_csv(rejected, paths["rejected"])
         lines.append(f"未使用的输入 {len(rejected)} 行 (原因见 {paths['rejected']})")
     if note_60:
         lines.append(note_60)

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..cells import write_csv
 from ..geo.crs import metric_crs_for
 from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
@@ -712,7 +713,7 @@ def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> 
         return None
     table = pd.concat(frames, ignore_index=True)
     table["row"] = table["row"].astype("Int64")
-    table.to_csv(path, index=False, encoding="utf-8-sig")
+    write_csv(table, path)
     return path
 
 
@@ -737,7 +738,7 @@ def write_corridors(result, out_dir: str | Path) -> dict[str, Path]:
     import pyogrio
 
     pyogrio.write_dataframe(summary, gpkg, layer="summary", driver="GPKG", append=gpkg.exists())
-    result.summary.to_csv(csv, index=False, encoding="utf-8-sig")
+    write_csv(result.summary, csv)
     return {"gpkg": gpkg, "csv": csv}
 
 

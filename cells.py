@@ -1,0 +1,90 @@
+"""Spreadsheet-safe cells: every CSV and XLSX file lifecircle writes goes through this module.
+
+Names in planners' files reach tables as they are. A spreadsheet program reads a CSV cell that
+begins with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return) as a formula, and openpyxl
+writes any string beginning with ``=`` as a live formula. Following the OWASP rule for CSV/XLSX
+injection, such text is written as text:
+
+* CSV (:func:`write_csv`): the cell is prefixed with ``'`` (:func:`safe_text`);
+* XLSX (:func:`write_xlsx`): the cell keeps its text, stored as a string (never a formula) with
+  Excel's "quote prefix" set, so that editing it does not turn it into a formula either.
+
+Numbers stay numbers (``-3`` as a number is not text); only text cells are touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["FORMULA_STARTS", "safe_frame", "safe_text", "write_csv", "write_xlsx"]
+
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value):
+    """``value`` prefixed with ``'`` when it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells (and text column names) pass :func:`safe_text`."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            out[col] = s.map(safe_text, na_action="ignore")
+    out.columns = [safe_text(c) for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
+    """Write ``df`` as CSV (UTF-8 with BOM, no index, unless given) with safe text cells.
+
+    Lines end in CR LF (RFC 4180), so that a carriage return inside a name is quoted too.
+    """
+    kwargs.setdefault("index", False)
+    kwargs.setdefault("lineterminator", "\r\n")
+    kwargs.setdefault("encoding", "utf-8-sig")
+    path = Path(path)
+    safe_frame(df).to_csv(path, **kwargs)
+    return path
+
+
+def _text_cells_as_text(ws) -> None:
+    for row in ws.iter_rows():
+        for cell in row:
+            value = cell.value
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"  # openpyxl made "=..." a formula: it is a name
+                cell.quotePrefix = True  # Excel's own mark for "typed as text"
+
+
+def write_xlsx(
+    path: str | Path,
+    sheets: Iterable[tuple[str, pd.DataFrame]],
+    format_sheet: Callable | None = None,
+) -> Path:
+    """Write sheets ``(name, frame)`` to one XLSX file; no text cell becomes a formula.
+
+    Parameters
+    ----------
+    path : str or Path
+    sheets : iterable of (str, DataFrame)
+    format_sheet : callable, optional
+        ``format_sheet(worksheet, frame)`` for widths, number formats, frozen panes.
+    """
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, df in sheets:
+            df.to_excel(writer, sheet_name=name, index=False)
+            ws = writer.sheets[name]
+            _text_cells_as_text(ws)
+            if format_sheet is not None:
+                format_sheet(ws, df)
+    return path
