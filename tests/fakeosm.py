@@ -31,7 +31,9 @@ are metres east/north of the origin (121.4300 E, 31.2450 N) in UTM 51N (EPSG:326
 plus a closed 小区步道 island (250,50)-(350,50)-(350,100) (footway, connected to nothing), a cycleway
 (0,300)-(0,400) and a private service road (200,300)-(200,380) that Overpass's walk filter leaves
 out, and POIs (为老服务中心, 长者照护之家, 健身苑点, 体育中心 area, 停车场 ×2, 菜市场, 卫生服务站,
-文化活动中心). The boundary relation 示范街道 (:data:`RELATION_ID`) is the rectangle
+文化活动中心), three buildings (兰田新村1号楼 40×20 m, 6 storeys; an unnamed ``building=yes``
+30×30 m, 15 m high; 兰田商场, retail) and two ``landuse=residential`` polygons (兰田新村
+x ∈ [10, 190], y ∈ [10, 140], and an unnamed one). The boundary relation 示范街道 (:data:`RELATION_ID`) is the rectangle
 x ∈ [-40, 440], y ∈ [-40, 340].
 
 Hand-computed walking network (see tests/test_online.py): with the default buffer every street is
@@ -379,6 +381,21 @@ def _layout():
             {"leisure": "sports_centre", "sport": "multi"},
             [(50, 200), (90, 200), (90, 240), (50, 240), (50, 200)],
         ),
+        # buildings (geo/buildings.py): 800 m² × 6 storeys; 900 m² × 15 m / 3 m; a shop (0)
+        (
+            "兰田新村1号楼",
+            {"building": "apartments", "building:levels": "6"},
+            [(20, 20), (60, 20), (60, 40), (20, 40), (20, 20)],
+        ),
+        (None, {"building": "yes", "height": "15"}, [(120, 20), (150, 20), (150, 50), (120, 50)]),
+        ("兰田商场", {"building": "retail"}, [(250, 200), (280, 200), (280, 230), (250, 230)]),
+        # 居民区 (geo/compounds.py): a named landuse=residential polygon and an unnamed one
+        (
+            "兰田新村",
+            {"landuse": "residential"},
+            [(10, 10), (190, 10), (190, 140), (10, 140), (10, 10)],
+        ),
+        (None, {"landuse": "residential"}, [(220, 170), (380, 170), (380, 280), (220, 280)]),
     ]
     boundary = [(-40, -40), (440, -40), (440, 340), (-40, 340), (-40, -40)]
     return ways, pois, areas, boundary
@@ -430,10 +447,10 @@ def build_fixtures() -> tuple[dict, list]:
     for name, tags, xy in pois:
         node(xy, dict(tags, name=name))
     for name, tags, pts in areas:
-        ids = [node(p) for p in pts[:-1]]
-        way_els.append(
-            {"type": "way", "id": way_id, "nodes": [*ids, ids[0]], "tags": dict(tags, name=name)}
-        )
+        ring = pts[:-1] if pts[0] == pts[-1] else pts
+        ids = [node(p) for p in ring]
+        t = dict(tags, name=name) if name else dict(tags)
+        way_els.append({"type": "way", "id": way_id, "nodes": [*ids, ids[0]], "tags": t})
         way_id += 1
     overpass = {
         "version": 0.6,
