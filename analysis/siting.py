@@ -67,6 +67,7 @@ __all__ = [
     "demand_points",
     "generate_candidates",
     "read_candidates",
+    "relabel_gains",
     "sites_from_lonlat",
     "parse_lonlat",
     "site_node_distances",
@@ -1409,6 +1410,25 @@ def optimal_sites(
         np.concatenate([base, new]), minutes=float(minutes), weight=weight
     ).drop(columns="site_index")
     return OptimalSites(sites, newcov, ranking, sel)
+
+
+def relabel_gains(df: pd.DataFrame, pop60_known: bool, population_known: bool) -> pd.DataFrame:
+    """Gain columns named by their demand basis: 60+ columns dropped when the 60+ population is
+    unknown; ``gain_pop*`` renamed ``gain_nodes*`` (and share gains dropped) when every network
+    node weighs 1, so that a node count is never read as people."""
+    drop = []
+    if not pop60_known:
+        drop += [c for c in df.columns if c.startswith(("gain_pop60", "gain_pp60"))]
+    if not population_known:
+        drop += [c for c in df.columns if c.startswith("gain_pp")]
+        df = df.rename(
+            columns={
+                c: "gain_nodes" + c[len("gain_pop") :]
+                for c in df.columns
+                if c.startswith("gain_pop") and not c.startswith("gain_pop60")
+            }
+        )
+    return df.drop(columns=[c for c in dict.fromkeys(drop) if c in df.columns])
 
 
 def _empty_sites() -> gpd.GeoDataFrame:

@@ -46,6 +46,8 @@ demand it reaches, so candidate pairs that are no closer than that cap are never
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -570,8 +572,7 @@ def _highs_model(
     coefficient)."""
     import highspy
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
+    h = _new_highs(verbose)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("random_seed", 0)
     if threads:
@@ -602,6 +603,31 @@ def _highs_model(
     )
     if status != highspy.HighsStatus.kOk:
         raise RuntimeError(f"HiGHS rejected the model: {status}")
+    return h
+
+
+def _new_highs(verbose: bool):
+    """A ``highspy.Highs`` whose English start-up banner (printed by the C library on the first
+    construction in a process, before any option applies) does not reach a planner's console."""
+    import highspy
+
+    if verbose:
+        return highspy.Highs()
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None  # stdout is not a file (captured): the banner goes to the real fd 1
+    fd = 1 if fd is None else fd
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
     return h
 
 

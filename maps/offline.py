@@ -36,7 +36,9 @@ import folium
 
 __all__ = [
     "ASSET_PACKAGE",
+    "OFFLINE_NOTICE",
     "add_csp",
+    "add_offline_notice",
     "csp_policy",
     "OfflineExportError",
     "asset_registry",
@@ -241,6 +243,26 @@ def add_csp(html: str) -> str:
     return html[: m.end()] + meta + html[m.end() :]
 
 
+#: Shown by an online map (assets on CDNs) opened without internet, where it would be a blank
+#: page; the script right after it removes it once Leaflet has loaded.
+OFFLINE_NOTICE = (
+    '<div id="lc-offline-note" style="position:fixed;top:0;left:0;right:0;z-index:100000;'
+    "padding:12px 16px;background:#fff3cd;color:#5c4400;border-bottom:1px solid #e0c36b;"
+    'font:15px/1.5 sans-serif">'
+    "本地图需要联网加载地图组件 (Leaflet)。没有网络 (或在政务内网) 时, 请打开同一文件夹中的离线版 "
+    "<b>map_offline.html</b> (由 <code>lifecircle map --offline</code> 生成)。</div>\n"
+    '<script>if (window.L) { document.getElementById("lc-offline-note").remove(); }</script>\n'
+)
+
+
+def add_offline_notice(html: str) -> str:
+    """``html`` (an online map) with :data:`OFFLINE_NOTICE` first in its body."""
+    head, sep, rest = html.partition("<body>")
+    if not sep:
+        return html
+    return head + sep + "\n" + OFFLINE_NOTICE + rest
+
+
 def save_map(
     m: folium.Map, path: str | Path, offline: bool = False, notes: list[str] | None = None
 ) -> Path:
@@ -256,7 +278,8 @@ def save_map(
         packages, nothing fetched from a CDN, only its own hashed inline scripts allowed to
         run (:func:`add_csp`; see the module docstring). Basemap tiles are
         still requested when the map has a basemap; build it with ``basemap=None`` for a map
-        that needs no network at all.
+        that needs no network at all. An online file (False) carries :data:`OFFLINE_NOTICE`,
+        which tells a planner without internet to open ``map_offline.html``.
     notes : list, optional
         Receives what was dropped or substituted during the offline export.
 
@@ -274,5 +297,7 @@ def save_map(
         if left:
             raise OfflineExportError("offline map would still fetch: " + ", ".join(left[:5]))
         html = add_csp(html)
+    else:
+        html = add_offline_notice(html)
     path.write_text(html, encoding="utf-8")
     return path

@@ -281,3 +281,41 @@ def test_offline_map_in_headless_chromium(tmp_path):
     assert len(colours) > 200
     # the elder-care icon colour (#c2185b, opaque) is on screen
     assert np.any(np.all(flat == [0xC2, 0x18, 0x5B], axis=1))
+
+
+def _visible_notice(browser, profile, page) -> bool:
+    probe = page.with_name(page.stem + "_probe.html")
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text("utf-8"))
+    html = html.replace(
+        "</html>",
+        '<script>window.addEventListener("load", function () { var n = document.getElementById('
+        '"lc-offline-note"); var p = document.createElement("pre"); p.id = "lc-note"; '
+        "p.textContent = n && n.offsetHeight > 0 ? n.textContent : 'none'; "
+        "document.body.appendChild(p); });</script></html>",
+        1,
+    )
+    probe.write_text(html, encoding="utf-8")
+    run = _run(browser, profile, "--dump-dom", probe.as_uri())
+    found = re.search(r'<pre id="lc-note">(.*?)</pre>', run.stdout, re.S)
+    assert found, run.stderr[-3000:]
+    return found.group(1)
+
+
+def test_online_map_without_internet_says_open_the_offline_file(tmp_path):
+    """map.html loads Leaflet from a CDN: offline it shows a line naming map_offline.html."""
+    browser = _chromium()
+    m = _street_map()
+    online = save_map(m, tmp_path / "map.html")
+    offline = save_map(m, tmp_path / "map_offline.html", offline=True)
+    text = _visible_notice(browser, tmp_path / "p1", online)  # no name resolves: CDN unreachable
+    assert "map_offline.html" in text and "需要联网" in text
+    # where Leaflet is there (the self-contained file) the line is gone
+    assert "lc-offline-note" not in offline.read_text(encoding="utf-8")
+    assert _visible_notice(browser, tmp_path / "p2", offline) == "none"
+    # the online page itself, once its assets load (here: served inline), hides the line
+    from lifecircle.maps.offline import inline_assets
+
+    loaded = tmp_path / "map_loaded.html"
+    loaded.write_text(inline_assets(online.read_text(encoding="utf-8")), encoding="utf-8")
+    assert "lc-offline-note" in loaded.read_text(encoding="utf-8")
+    assert _visible_notice(browser, tmp_path / "p3", loaded) == "none"
