@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-import pandas as pd
+from ..vocabulary import DemandWords, demand_basis, demand_words
 
 __all__ = [
     "BLIND_SPOT_STYLE",
@@ -229,77 +229,3 @@ def popup_html(title: str, rows: list[tuple[str, object]]) -> str:
             continue
         cells.append(f"<tr><th>{html.escape(key)}</th><td>{html.escape(str(value))}</td></tr>")
     return f'<div class="lc-popup"><b>{html.escape(title)}</b><table>{"".join(cells)}</table></div>'
-
-
-# --------------------------------------------------------------------------- demand wording
-@dataclass(frozen=True)
-class DemandWords:
-    """How counts of demand are worded: people, or network nodes when no population is known.
-
-    When the demand has no population (``demand_basis == "nodes"`` in the coverage table: every
-    walking-network node weighs 1) the counts are nodes, and maps, tables and reports must not
-    call them 人/人口.
-
-    Attributes
-    ----------
-    basis : str
-        ``"population"`` or ``"nodes"``.
-    noun : str
-        人口 / 路网节点 (in headers: ``f"{noun}覆盖率"``, ``f"盲区{noun}"``).
-    unit : str
-        What follows a number: 人 / 个路网节点.
-    total : str
-        Header of the total count: 常住人口 / 路网节点数.
-    """
-
-    basis: str
-    noun: str
-    unit: str
-    total: str
-
-    @property
-    def nodes(self) -> bool:
-        """True when the counts are network nodes."""
-        return self.basis == "nodes"
-
-    @property
-    def share(self) -> str:
-        """人口覆盖率 / 路网节点覆盖率."""
-        return f"{self.noun}覆盖率"
-
-    def count(self, text: str) -> str:
-        """A formatted number with its unit: ``"1,234 人"`` / ``"1,234 个路网节点"``."""
-        return f"{text} {self.unit}"
-
-
-_WORDS = {
-    "population": DemandWords("population", "人口", "人", "常住人口"),
-    "nodes": DemandWords("nodes", "路网节点", "个路网节点", "路网节点数"),
-}
-
-
-def demand_words(basis: str | None = "population") -> DemandWords:
-    """The wording of a demand basis (``"population"``, the default, or ``"nodes"``)."""
-    return _WORDS["nodes" if basis == "nodes" else "population"]
-
-
-def demand_basis(*frames, default: str = "population") -> str:
-    """``"nodes"`` or ``"population"``: what the counts in these outputs are.
-
-    The first frame with a ``demand_basis`` column (the coverage table) decides: ``"nodes"``
-    when all its values are ``"nodes"``. Otherwise a ``weight`` (siting output) or ``demand``
-    (corridor summary) column whose values are all ``"nodes"`` says so; else ``default``.
-    ``None`` frames are skipped.
-    """
-    for df in frames:
-        if isinstance(df, pd.DataFrame) and "demand_basis" in df.columns:
-            vals = df["demand_basis"].dropna().astype(str)
-            if len(vals):
-                return "nodes" if (vals == "nodes").all() else "population"
-    for df in frames:
-        for col in ("weight", "demand"):
-            if isinstance(df, pd.DataFrame) and col in df.columns:
-                vals = df[col].dropna().astype(str)
-                if len(vals) and (vals == "nodes").all():
-                    return "nodes"
-    return default

@@ -22,9 +22,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import InputError
 from ..geo.report import LoadReport, Rejection
 from ..settings import data_dir
-from .cli import InputError
+from ..workflow.inputs import sheet_name_or_index
 
 __all__ = [
     "add_boundary_args",
@@ -74,11 +75,6 @@ def require_coords_arg(coords: str | None, what: str, option: str) -> str:
         return require_coords(coords, what, option)
     except ValueError as exc:
         raise InputError(f"{option}: {exc}" if coords else str(exc)) from None
-
-
-def sheet_name_or_index(sheet):
-    """An XLSX sheet as given, or its 0-based index when the text is all digits (``"0"`` → 0)."""
-    return int(sheet) if isinstance(sheet, str) and sheet.isdigit() else sheet
 
 
 # ------------------------------------------------------------------------------- facilities
@@ -360,7 +356,7 @@ def step_printer(t0: float):
 
 def print_inputs(inputs) -> None:
     """One line per pipeline input: what was loaded and what was left out."""
-    from ..maps.report import category_label
+    from ..vocabulary import category_label
 
     net = inputs.net
     print(
@@ -401,9 +397,9 @@ def print_result(result, t0: float) -> None:
 
 
 def run_pipeline_and_print(inputs, out: Path, args: argparse.Namespace, t0: float) -> int:
-    """Print the inputs, run :func:`lifecircle.scripts.pipeline.run_pipeline` into ``out`` (with
+    """Print the inputs, run :func:`lifecircle.workflow.run_pipeline` into ``out`` (with
     ``--basemap`` and ``--quiet``), print the summary and the files; returns the exit code."""
-    from .pipeline import run_pipeline
+    from ..workflow import run_pipeline
 
     print_inputs(inputs)
     opts = dict(inputs.options)

@@ -14,12 +14,12 @@ import argparse
 import importlib
 import sys
 
+from ..errors import EXIT_BAD_INPUT, InputError
+
+__all__ = ["COMMANDS", "InputError", "build_parser", "main"]
+
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = ("info", "coverage", "site", "map", "run", "demo")
-
-
-class InputError(Exception):
-    """Input that cannot be used at all (unreadable file, missing column). Exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"lifecircle {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -26,18 +26,14 @@ from __future__ import annotations
 import argparse
 import os
 import unicodedata
-from pathlib import Path
 
 import pandas as pd
 import shapely
 
-from ..cells import write_csv
+from ..errors import InputError
 from ..settings import DEFAULT_MINUTES, get_profile
+from ..workflow.writers import write_coverage
 from . import _common as common
-from .cli import InputError
-
-#: Layers of coverage.gpkg, in writing order.
-GPKG_LAYERS = ("service_areas", "blind_spots", "nodes", "facilities", "boundaries")
 
 
 def register(subparsers) -> None:
@@ -144,63 +140,6 @@ def _demand(args, net, boundaries):
 
 
 # --------------------------------------------------------------------------- writing
-def write_coverage(result, out_dir) -> dict[str, Path]:
-    """Write ``coverage.csv`` and ``coverage.gpkg`` (and ``coverage_rejected.csv``).
-
-    Parameters
-    ----------
-    result : CoverageResult
-    out_dir : path-like
-        Created if needed; existing files of the same names are replaced.
-
-    Returns
-    -------
-    dict
-        ``{"csv": path, "gpkg": path}`` (+ ``"rejected"`` when rows were left out).
-    """
-    import pyogrio
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    csv = out / "coverage.csv"
-    write_csv(result.table, csv)
-    gpkg = out / "coverage.gpkg"
-    if gpkg.exists():
-        gpkg.unlink()
-    layers = {
-        "service_areas": result.service_areas,
-        "blind_spots": result.blind_spots,
-        "nodes": result.nodes,
-        "facilities": result.facilities,
-        "boundaries": getattr(result, "boundaries", None),
-    }
-    for name in GPKG_LAYERS:
-        gdf = layers[name]
-        if gdf is None:
-            continue
-        polygons = name in ("service_areas", "blind_spots", "boundaries")
-        # our ``fid`` is the facility id (text): the GeoPackage row id gets another name
-        kw = {"layer_options": {"FID": "gpkg_fid"}}
-        if polygons:
-            kw["promote_to_multi"] = True
-        if len(gdf) == 0:
-            kw["geometry_type"] = "MultiPolygon" if polygons else "Point"
-        pyogrio.write_dataframe(gdf, gpkg, layer=name, driver="GPKG", append=gpkg.exists(), **kw)
-    files = {"csv": csv, "gpkg": gpkg}
-    rejected = [r for rep in result.reports for r in rep.rejections]
-    rej_path = out / "coverage_rejected.csv"
-    if rejected:
-        frame = pd.DataFrame(
-            [(r.file, r.row, r.field, r.reason, r.value) for r in rejected],
-            columns=["file", "row", "field", "reason", "value"],
-        )
-        write_csv(frame, rej_path)
-        files["rejected"] = rej_path
-    elif rej_path.exists():
-        rej_path.unlink()
-    return files
-
-
 # --------------------------------------------------------------------------- printing
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
@@ -217,7 +156,7 @@ def _pct(x) -> str:
 
 def _category_label(cat: str) -> str:
     try:
-        from ..maps.report import category_label
+        from ..vocabulary import category_label
 
         return category_label(cat)
     except ImportError:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..errors import InputError
 from ._common import output_dir, run_pipeline_and_print
-from .cli import InputError
 
 
 def register(subparsers) -> None:
@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 # ------------------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
     """Prepare the demo inputs, run the pipeline, print the summary and the files."""
-    from .pipeline import demo_inputs
+    from ..workflow import demo_inputs
 
     t0 = time.perf_counter()
     out = output_dir(args.out)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from ..errors import InputError
 from . import _common as common
-from .cli import InputError
 
 
 def register(subparsers) -> None:

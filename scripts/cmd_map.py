@@ -24,9 +24,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..errors import InputError
 from ..geo.report import LoadReport
 from . import _common as common
-from .cli import InputError
 
 _PROPOSED = {"proposed", "whatif", "what-if", "what_if", "拟建", "拟建站点", "user"}
 

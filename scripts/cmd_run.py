@@ -6,7 +6,7 @@ siting question. The walking network is downloaded from OpenStreetMap around the
 cached) unless ``--network PATH`` or the config's ``network.file`` gives a local file; offline and
 without one, the command stops with exit code 2 and says so.
 
-Outputs are those of ``lifecircle demo`` (see :mod:`lifecircle.scripts.pipeline`).
+Outputs are those of ``lifecircle demo`` (see :mod:`lifecircle.workflow.pipeline`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import argparse
 import time
 from pathlib import Path
 
+from ..errors import InputError
 from ._common import output_dir, run_pipeline_and_print
-from .cli import InputError
 
 
 def register(subparsers) -> None:
@@ -71,7 +71,7 @@ def resolve_config(text: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Load the config and its inputs, run the pipeline, print the summary and the files."""
     from ..analysis.runconfig import RunConfigError, load_run_config
-    from .pipeline import config_inputs
+    from ..workflow import config_inputs
 
     t0 = time.perf_counter()
     path = resolve_config(args.config)

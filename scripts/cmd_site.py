@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from ..cells import write_csv
+from ..errors import InputError
 from ..settings import DEFAULT_MINUTES, WGS84, get_profile
+from ..workflow.writers import write_sites
 from . import _common as common
-from .cli import InputError
 
 MODEL_LABELS = {
     "mclp": "最大覆盖模型 (MCLP)",
@@ -181,44 +182,6 @@ def _candidates(args, net, boundary):
 
 
 # ------------------------------------------------------------------------------ writing
-def write_sites(
-    sites: gpd.GeoDataFrame,
-    new_coverage: gpd.GeoDataFrame | None,
-    out_dir,
-    candidates: pd.DataFrame | None = None,
-) -> dict[str, Path]:
-    """Write ``sites.csv`` and ``sites.gpkg`` (layers ``sites``, ``new_coverage`` and, when
-    given, ``candidates``; plus ``candidates.csv``). Returns the paths by key."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": out / "sites.csv", "gpkg": out / "sites.gpkg"}
-    table = pd.DataFrame(sites.drop(columns="geometry", errors="ignore"))
-    write_csv(table, paths["csv"])
-    if paths["gpkg"].exists():
-        paths["gpkg"].unlink()
-    pts = (
-        sites
-        if isinstance(sites, gpd.GeoDataFrame)
-        else gpd.GeoDataFrame(
-            table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84
-        )
-    )
-    pts.to_crs(WGS84).to_file(paths["gpkg"], layer="sites", driver="GPKG")
-    if new_coverage is not None and len(new_coverage):
-        nc = new_coverage.to_crs(WGS84)
-        nc = nc[~nc.geometry.is_empty] if len(nc) else nc
-        if len(nc):
-            nc.to_file(paths["gpkg"], layer="new_coverage", driver="GPKG")
-    if candidates is not None and len(candidates):
-        paths["candidates"] = out / "candidates.csv"
-        write_csv(candidates, paths["candidates"])
-        cg = gpd.GeoDataFrame(
-            candidates, geometry=gpd.points_from_xy(candidates["lon"], candidates["lat"]), crs=WGS84
-        )
-        cg.to_file(paths["gpkg"], layer="candidates", driver="GPKG")
-    return paths
-
-
 def _rejections(reports) -> pd.DataFrame:
     frames = [r.to_frame() for r in reports if r is not None and r.rejections]
     if not frames:

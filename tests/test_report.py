@@ -14,8 +14,10 @@ import pytest
 import shapely
 from PIL import Image
 
+from lifecircle import reports as rp
+from lifecircle import vocabulary as voc
 from lifecircle.analysis.corridors import CorridorReport, Gap
-from lifecircle.maps import report as rp
+from lifecircle.reports import charts, figures, staticmap
 
 X0, Y0 = 347000.0, 3458000.0
 CATS = ["elder_care", "fitness", "health"]
@@ -178,7 +180,7 @@ def test_report_md_numbers_match_the_table(written):
     assert "| 为老服务 | 45.0% | 70.0% | 95.0% | 40.5% | 63.0% | 85.5% |" in md
     # blind-spot population: sums of the blind-spot layer per category and threshold
     for (cat, m), g in bs.groupby(["category", "minutes"]):
-        label = rp.category_label(cat)
+        label = voc.category_label(cat)
         row = f"| {label} | {m} 分钟 | {g['population'].sum():,.0f} | {g['pop60'].sum():,.0f} |"
         assert row in md
     assert "| 为老服务 | 15 分钟 | 3,000 | 900 |" in md
@@ -266,7 +268,7 @@ def test_cjk_font_found_when_installed():
 
 
 def test_no_cjk_font_falls_back_with_a_warning(tmp_path, monkeypatch):
-    monkeypatch.setattr(rp, "cjk_font", lambda refresh=False: None)
+    monkeypatch.setattr(figures, "cjk_font", lambda refresh=False: None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         path = rp.coverage_chart(coverage_table(), tmp_path / "c.png", title="石泉路街道")
@@ -278,7 +280,7 @@ def test_no_cjk_font_falls_back_with_a_warning(tmp_path, monkeypatch):
 
 def test_tofu_is_never_silent(tmp_path, monkeypatch):
     # a font without Chinese glyphs: the chart is still written, with a warning naming it
-    monkeypatch.setattr(rp, "cjk_font", lambda refresh=False: "DejaVu Sans")
+    monkeypatch.setattr(figures, "cjk_font", lambda refresh=False: "DejaVu Sans")
     with pytest.warns(rp.NoCJKFontWarning, match="c.png"):
         rp.coverage_chart(coverage_table(), tmp_path / "c.png")
 
@@ -339,14 +341,15 @@ def node_report(tmp_path_factory):
     boundary, sa, bs, fac, sites, corr = node_inputs()
     table = node_table()
     titles: list[str] = []
-    real_save = rp._save
+    real_save = figures.save_figure
 
     def save(fig, path, dpi):  # record every text drawn on the charts
         titles.extend(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
         return real_save(fig, path, dpi)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(rp, "_save", save)
+    mp.setattr(charts, "save_figure", save)
+    mp.setattr(staticmap, "save_figure", save)
     try:
         paths = rp.write_report(
             out,
@@ -438,12 +441,12 @@ def test_unknown_60_plus_blind_spots_show_a_dash_not_zero(tmp_path):
 
 
 def test_gain_and_profile_labels():
-    assert rp._gain_label("gain_nodes_15min") == "新增覆盖路网节点（15 分钟）"
-    assert rp._gain_label("gain_pop_15min") == "新增覆盖人口（15 分钟）"
-    assert rp.profile_label("elderly") == "老年人步行 (0.9 m/s)"
-    assert rp.profile_label("adult") == "成年人步行 (1.2 m/s)"
-    assert rp.profile_label("gb50180").startswith("GB 50180")
-    assert rp.profile_label("custom") == "custom"
+    assert voc.gain_label("gain_nodes_15min") == "新增覆盖路网节点（15 分钟）"
+    assert voc.gain_label("gain_pop_15min") == "新增覆盖人口（15 分钟）"
+    assert voc.profile_label("elderly") == "老年人步行 (0.9 m/s)"
+    assert voc.profile_label("adult") == "成年人步行 (1.2 m/s)"
+    assert voc.profile_label("gb50180").startswith("GB 50180")
+    assert voc.profile_label("custom") == "custom"
 
 
 def test_static_map_skips_empty_layers(tmp_path):

