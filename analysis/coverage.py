@@ -39,25 +39,37 @@ Coverage table (one row per boundary × category × threshold)
 ``n_facilities``, ``facilities_inside``, ``facilities_outside_reaching``
     Facilities of the category in the search; inside the boundary; outside it but with a service
     area reaching into it at this threshold (they count: the network extends beyond the boundary).
+``network_extent_share``
+    Share of the boundary's area within ``max_snap_m`` of a street of the network
+    (:mod:`lifecircle.analysis.study_areas`). Under 95 % a note warns that the results speak for
+    that part only; under 50 % the boundary is set aside by name (``CoverageResult.set_aside``)
+    unless ``allow_partial``.
 ``blind_spot_population``, ``n_blind_spots``, ``blind_spot_area_km2``
     See below.
 
 Blind spots (服务盲区)
 ----------------------
-Each demand point inside the boundary owns a cell: its Voronoi cell clipped to the boundary and
-to a disc of ``blind_cell_m`` (150 m) around it, so that parks, water and empty land far from any
-home are not called "populated". The blind spots of a category and threshold are the union of the
-cells of the *populated, unreached* demand points, minus the service area, split into connected
-polygons; each carries the population (and 60+) of the unreached points whose cells it holds
-(shared in proportion to the cell's area in each part). An unreached point whose whole cell lies
-inside the service-area buffer adds to no blind spot.
+The cells (Voronoi cell ∩ 150 m disc ∩ boundary) of the populated demand points not within the
+threshold by the network walk, minus the service area, merged into connected polygons
+(:mod:`lifecircle.analysis.blind_spots`). Every uncovered point is counted in exactly one blind
+spot, so ``blind_spot_population`` equals ``population_uncovered`` in every row (points whose
+cell is left off the map are counted with the nearest blind spot, and a note says so).
+
+Stages
+------
+:func:`compute_coverage` is a short composition of named stages, each timed in
+``CoverageResult.timings``: snap → study areas → per category fields, crow-fly distances, service
+areas → per threshold and boundary shares, blind spots, crow-fly shares → tables.
 
 Everything metric happens in ``net.crs``; the GeoDataFrames returned are in WGS84.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -69,21 +81,22 @@ from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
 from ..geo.snap import SnapResult, point_distances, snap_points
 from ..settings import DEFAULT_MINUTES, WGS84, SpeedProfile, get_profile, threshold_cost
+from .blind_spots import blind_spots, demand_cells
 from .service_areas import (
     DEFAULT_QUAD_SEGS,
     DEFAULT_WIDTH_M,
-    cut_edges,
+    FacilityAreas,
     facility_service_areas,
-    reachable_intervals,
-    seed_distances,
-    undirected_edges,
 )
+from .study_areas import boundary_frame, clipped_length, network_extent_share
+from .walk import cut_edges, reachable_intervals, seed_distances, undirected_edges
 
 __all__ = [
     "ALL_FACILITIES",
     "DEFAULT_BLIND_CELL_M",
     "DEFAULT_CROWFLY_RINGS_M",
     "DEFAULT_MIN_BLIND_AREA_M2",
+    "CoverageOptions",
     "CoverageResult",
     "compute_coverage",
     "demand_distances",
@@ -235,86 +248,7 @@ def node_times(node_dist_m: np.ndarray, profile: str | SpeedProfile) -> np.ndarr
     return np.where(np.isfinite(d), t, np.nan)
 
 
-# --------------------------------------------------------------------------- result
-@dataclass
-class CoverageResult:
-    """Everything :func:`compute_coverage` found.
-
-    Attributes
-    ----------
-    table : DataFrame
-        One row per boundary × category × threshold (see the module notes for the columns).
-    service_areas : GeoDataFrame (WGS84)
-        ``category``, ``minutes``, ``limit_m``, ``fid`` (``"全部"`` for the category's union),
-        ``name``, ``area_km2``, geometry.
-    blind_spots : GeoDataFrame (WGS84)
-        ``boundary``, ``category``, ``minutes``, ``limit_m``, ``population``, ``pop60``,
-        ``n_demand``, ``area_km2``, geometry.
-    nodes : GeoDataFrame (WGS84 points)
-        ``osmid``, ``t_<category>`` (minutes, NaN when unreachable), ``d_<category>`` (metres),
-        and ``pop``/``pop60`` when the demand sits on nodes.
-    facilities : GeoDataFrame (WGS84)
-        The input facilities with ``snapped`` and ``snap_m``.
-    fields : dict
-        Per category, the nearest-facility distance of every node (metres, ``inf`` unreachable).
-    thresholds : list of (minutes, metres)
-    profile : SpeedProfile
-    reports : list of LoadReport
-        Facilities (and demand points) left out, with reasons.
-    notes : list of str
-        Remarks for the planner (Chinese).
-    boundaries : GeoDataFrame (WGS84)
-        The boundaries analysed (``name``, geometry).
-    """
-
-    table: pd.DataFrame
-    service_areas: gpd.GeoDataFrame
-    blind_spots: gpd.GeoDataFrame
-    nodes: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
-    fields: dict[str, np.ndarray]
-    thresholds: list[tuple[float, float]]
-    profile: SpeedProfile
-    reports: list[LoadReport] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    boundaries: gpd.GeoDataFrame | None = None
-
-
-TABLE_COLUMNS = [
-    "boundary", "category", "profile", "minutes", "limit_m",
-    "area_km2", "area_covered_km2", "area_share",
-    "network_km", "network_covered_km", "network_share",
-    "population", "population_covered", "population_uncovered", "population_share",
-    "pop60", "pop60_covered", "pop60_uncovered", "pop60_share",
-    "crowfly_population_share", "crowfly_pop60_share", "crowfly_area_share",
-    "n_facilities", "facilities_inside", "facilities_outside_reaching", "facilities_unsnapped",
-    "blind_spot_population", "blind_spot_pop60", "n_blind_spots", "blind_spot_area_km2",
-    "demand_basis",
-]  # fmt: skip
-
-
 # --------------------------------------------------------------------------- helpers
-def _boundary_frame(boundaries, net: WalkNetwork) -> tuple[list[str], np.ndarray]:
-    """Boundary names and metric geometries (the network's extent when none is given)."""
-    if boundaries is None:
-        hull = shapely.convex_hull(shapely.multipoints(net.xy))
-        return ["路网范围"], np.array([hull], dtype=object)
-    if isinstance(boundaries, shapely.Geometry):
-        boundaries = gpd.GeoDataFrame(geometry=[boundaries], crs=WGS84)
-    if isinstance(boundaries, gpd.GeoSeries):
-        boundaries = gpd.GeoDataFrame(geometry=boundaries)
-    if boundaries.crs is None:
-        raise ValueError("boundaries have no CRS")
-    b = boundaries.to_crs(net.crs)
-    geoms = shapely.make_valid(b.geometry.values)
-    if "name" in b.columns:
-        names = [str(n) if pd.notna(n) else f"边界{i + 1}" for i, n in enumerate(b["name"])]
-    else:
-        names = [f"边界{i + 1}" for i in range(len(b))]
-    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    return [n for n, k in zip(names, keep, strict=True) if k], np.asarray(geoms)[keep]
-
-
 def _metric_xy(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:
     g = gdf.to_crs(crs).geometry.values
     g = np.where(shapely.get_type_id(g) == 0, g, shapely.point_on_surface(g))
@@ -342,65 +276,568 @@ def _share(part: float, whole: float) -> float:
     return float(part / whole) if whole > 0 else float("nan")
 
 
-def _demand_cells(xy: np.ndarray, boundary, radius: float) -> np.ndarray:
-    """Voronoi cells of points, clipped to the boundary and a disc of ``radius``."""
-    n = len(xy)
-    if n == 0:
-        return np.empty(0, dtype=object)
-    uniq, inv = np.unique(np.round(xy, 3), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    if len(uniq) == 1:
-        cells = np.array([boundary], dtype=object)
+# --------------------------------------------------------------------------- options, result
+@dataclass
+class CoverageOptions:
+    """Options of :func:`compute_coverage`.
+
+    Attributes
+    ----------
+    profile : str or SpeedProfile
+        ``elderly`` (0.9 m/s), ``adult`` (1.2 m/s) or ``gb50180`` (distances).
+    minutes, metres : sequence of float, optional
+        Thresholds (default 5/10/15 minutes); see :func:`thresholds_for`.
+    categories : sequence of str, optional
+        Categories to analyse (default: those present). A category without facilities gets
+        zero coverage.
+    width_m : float
+        Service-area buffer width (see :mod:`lifecircle.analysis.service_areas`).
+    max_snap_m : float
+        Snap limit for facilities and demand points; also the reach of the network in
+        ``network_extent_share``.
+    crowfly_rings_m : sequence of float
+        Extra straight-line rings (``crowfly_<r>m_population_share`` columns).
+    per_facility : bool
+        Also build one service area per facility (``fid`` rows of ``service_areas``).
+    blind_cell_m : float
+        Radius bounding each demand point's blind-spot cell.
+    min_blind_area_m2 : float
+        Blind-spot pieces smaller than this are not drawn (their demand is still counted).
+    quad_segs : int
+        Roundness of the service-area buffers (segments per quarter circle).
+    population_known : bool, optional
+        Whether ``pop`` is population (``True``) or a node weight; default: guessed (all ones
+        means nodes).
+    allow_partial : bool
+        Analyse boundaries of which the network reaches less than half
+        (:data:`SET_ASIDE_BELOW`); by default they are set aside by name.
+    n_jobs : int
+        Threads for polygon building.
+    progress : bool
+        tqdm progress bars.
+    """
+
+    profile: str | SpeedProfile = "elderly"
+    minutes: Sequence[float] | None = None
+    metres: Sequence[float] | None = None
+    categories: Sequence[str] | None = None
+    width_m: float = DEFAULT_WIDTH_M
+    max_snap_m: float = 250.0
+    crowfly_rings_m: Sequence[float] = DEFAULT_CROWFLY_RINGS_M
+    per_facility: bool = True
+    blind_cell_m: float = DEFAULT_BLIND_CELL_M
+    min_blind_area_m2: float = DEFAULT_MIN_BLIND_AREA_M2
+    quad_segs: int = DEFAULT_QUAD_SEGS
+    population_known: bool | None = None
+    allow_partial: bool = False
+    n_jobs: int = 1
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("width_m", "max_snap_m", "blind_cell_m"):
+            v = float(getattr(self, name))
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number, not {v!r}")
+        if int(self.quad_segs) < 1 or int(self.n_jobs) < 1:
+            raise ValueError("quad_segs and n_jobs must be at least 1")
+
+
+@dataclass
+class CoverageResult:
+    """Everything :func:`compute_coverage` found.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per boundary × category × threshold (see the module notes for the columns).
+    service_areas : GeoDataFrame (WGS84)
+        ``category``, ``minutes``, ``limit_m``, ``fid`` (``"全部"`` for the category's union),
+        ``name``, ``area_km2``, geometry.
+    blind_spots : GeoDataFrame (WGS84)
+        ``boundary``, ``category``, ``minutes``, ``limit_m``, ``population``, ``pop60``,
+        ``n_demand``, ``area_km2``, geometry. Per boundary, category and threshold the
+        ``population`` sums to the table's ``population_uncovered``.
+    nodes : GeoDataFrame (WGS84 points)
+        ``osmid``, ``t_<category>`` (minutes, NaN when unreachable), ``d_<category>`` (metres),
+        and ``pop``/``pop60`` when the demand sits on nodes.
+    facilities : GeoDataFrame (WGS84)
+        The input facilities with ``snapped`` and ``snap_m``.
+    fields : dict
+        Per category, the nearest-facility distance of every node (metres, ``inf`` unreachable).
+    thresholds : list of (minutes, metres)
+    profile : SpeedProfile
+    reports : list of LoadReport
+        Facilities (and demand points) left out, with reasons.
+    notes : list of str
+        Remarks for the planner (Chinese).
+    boundaries : GeoDataFrame (WGS84)
+        The boundaries analysed (``name``, ``network_extent_share``, geometry).
+    set_aside : DataFrame
+        Boundaries not analysed (``boundary``, ``network_extent_share``, ``reason``).
+    timings : dict
+        Seconds spent per stage (``snap``, ``study_areas``, ``fields``, ``service_areas``,
+        ``shares``, ``blind_spots``, ``crowfly``, ``tables``).
+    """
+
+    table: pd.DataFrame
+    service_areas: gpd.GeoDataFrame
+    blind_spots: gpd.GeoDataFrame
+    nodes: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    fields: dict[str, np.ndarray]
+    thresholds: list[tuple[float, float]]
+    profile: SpeedProfile
+    reports: list[LoadReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    boundaries: gpd.GeoDataFrame | None = None
+    set_aside: pd.DataFrame | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+TABLE_COLUMNS = [
+    "boundary", "category", "profile", "minutes", "limit_m",
+    "area_km2", "area_covered_km2", "area_share", "network_extent_share",
+    "network_km", "network_covered_km", "network_share",
+    "population", "population_covered", "population_uncovered", "population_share",
+    "pop60", "pop60_covered", "pop60_uncovered", "pop60_share",
+    "crowfly_population_share", "crowfly_pop60_share", "crowfly_area_share",
+    "n_facilities", "facilities_inside", "facilities_outside_reaching", "facilities_unsnapped",
+    "blind_spot_population", "blind_spot_pop60", "n_blind_spots", "blind_spot_area_km2",
+    "demand_basis",
+]  # fmt: skip
+SERVICE_AREA_COLUMNS = ["category", "minutes", "limit_m", "fid", "name", "area_km2", "geometry"]
+BLIND_SPOT_COLUMNS = [
+    "boundary", "category", "minutes", "limit_m", "population", "pop60", "n_demand", "geometry",
+]  # fmt: skip
+#: Below this share of its area within reach of the network, a boundary gets a warning.
+WARN_BELOW = 0.95
+#: Below this share a boundary is set aside (unless ``allow_partial``).
+SET_ASIDE_BELOW = 0.5
+
+
+# --------------------------------------------------------------------------- stage inputs
+class _Log:
+    """Notes, load reports and stage timings collected along the run."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.reports: list[LoadReport] = []
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+
+@dataclass
+class _Facilities:
+    frame: gpd.GeoDataFrame
+    category: np.ndarray
+    fid: np.ndarray
+    name: np.ndarray
+    snap: SnapResult
+    xy: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass
+class _Demand:
+    xy: np.ndarray
+    node: np.ndarray | None
+    pop: np.ndarray
+    pop60: np.ndarray
+    snap: SnapResult | None
+    basis: str
+    valid: np.ndarray
+    given: bool
+
+
+@dataclass
+class _StudyAreas:
+    names: list[str]
+    geoms: np.ndarray
+    net_len: list[float]
+    extent: list[float]
+    inside: list[np.ndarray]
+    cells: list[np.ndarray]
+    fac_inside: list[np.ndarray]
+    set_aside: pd.DataFrame
+
+
+@dataclass
+class _Field:
+    mask: np.ndarray
+    which: np.ndarray
+    node_d: np.ndarray
+    demand_d: np.ndarray
+    crow_d: np.ndarray
+
+
+@dataclass
+class _Reach:
+    minutes: float
+    limit: float
+    union: object
+    pieces: np.ndarray
+    piece_tree: shapely.STRtree | None
+    circles: object
+    per_facility: np.ndarray | None
+
+
+def facility_inputs(net: WalkNetwork, facilities: gpd.GeoDataFrame, opts, log) -> _Facilities:
+    """Stage *snap* (facilities): ids, names, categories, snap to the streets, metric points."""
+    if "category" not in facilities.columns:
+        raise ValueError("facilities have no 'category' column")
+    if facilities.crs is None:
+        raise ValueError("facilities have no CRS")
+    fac = facilities.reset_index(drop=True)
+    fids = (
+        fac["fid"].astype(str).to_numpy()
+        if "fid" in fac.columns
+        else np.array([f"f{i + 1}" for i in range(len(fac))], dtype=object)
+    )
+    names = (
+        fac["name"].astype(object).where(fac["name"].notna(), None).to_numpy()
+        if "name" in fac.columns
+        else np.full(len(fac), None, dtype=object)
+    )
+    snap = snap_points(net, fac, max_snap_m=opts.max_snap_m, label=_label(fac, "facilities"))
+    log.reports.append(snap.report)
+    if snap.report.n_rejected:
+        log.notes.append(
+            f"{snap.report.n_rejected} 个设施离步行路网超过 {opts.max_snap_m:.0f} 米或缺坐标，"
+            "未参与计算（见报告）"
+        )
+    xy = _metric_xy(fac, net.crs)
+    cat = fac["category"].astype(str).to_numpy()
+    return _Facilities(fac, cat, fids, names, snap, xy, np.isfinite(xy).all(axis=1))
+
+
+def demand_inputs(net: WalkNetwork, demand: gpd.GeoDataFrame | None, opts, log) -> _Demand:
+    """Stage *snap* (demand): weights, positions, and the snap of points that are not nodes."""
+    if demand is None:
+        known = bool(opts.population_known)
+        pop, pop60 = np.ones(net.n_nodes), np.full(net.n_nodes, np.nan)
+        node, xy, dsnap = np.arange(net.n_nodes), net.xy, None
     else:
-        vor = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=boundary, ordered=True)
-        cells = shapely.get_parts(vor)
-    discs = shapely.buffer(shapely.points(uniq), radius, quad_segs=DEFAULT_QUAD_SEGS)
-    cells = shapely.intersection(shapely.intersection(cells, discs), boundary)
-    # points sharing a location share its cell: split the cell's role by giving each the cell
-    return cells[inv]
+        if "pop" not in demand.columns:
+            raise ValueError("demand has no 'pop' column")
+        pop = pd.to_numeric(demand["pop"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        pop60 = (
+            pd.to_numeric(demand["pop60"], errors="coerce").to_numpy(dtype=float)
+            if "pop60" in demand.columns
+            else np.full(len(demand), np.nan)
+        )
+        known = (not np.all(pop == 1.0)) if opts.population_known is None else opts.population_known
+        node, dsnap = None, None
+        if "node_idx" in demand.columns:
+            node = demand["node_idx"].to_numpy(dtype=np.int64)
+            xy = net.xy[node]
+        else:
+            xy = _metric_xy(demand, net.crs)
+            label = _label(demand, "demand points")
+            dsnap = snap_points(net, demand, max_snap_m=opts.max_snap_m, label=label)
+            log.reports.append(dsnap.report)
+            if dsnap.report.n_rejected:
+                log.notes.append(
+                    f"{dsnap.report.n_rejected} 个需求点离步行路网超过 "
+                    f"{opts.max_snap_m:.0f} 米，计为不可达"
+                )
+    if not known:
+        log.notes.append("未提供人口数据：每个路网节点权重为 1，人口列为节点数")
+    basis = "population" if known else "nodes"
+    valid = np.isfinite(xy).all(axis=1)
+    return _Demand(xy, node, pop, pop60, dsnap, basis, valid, demand is not None)
 
 
-def _blind_spots(
-    cells: np.ndarray,
-    unreached: np.ndarray,
-    pop: np.ndarray,
-    pop60: np.ndarray,
-    covered_area,
-    boundary,
-    min_area: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Blind-spot polygons and their population: ``(geoms, pop, pop60, n_demand)``."""
-    sel = np.flatnonzero(unreached & (pop > 0))
-    empty = (np.empty(0, dtype=object), np.empty(0), np.empty(0), np.empty(0, dtype=np.int64))
-    if len(sel) == 0:
-        return empty
-    c = cells[sel]
-    ok = ~(shapely.is_missing(c) | shapely.is_empty(c))
-    sel, c = sel[ok], c[ok]
-    if len(sel) == 0:
-        return empty
-    region = shapely.union_all(c)
-    if covered_area is not None and not covered_area.is_empty:
-        local = shapely.intersection(covered_area, shapely.buffer(boundary, 1.0))
-        region = shapely.difference(region, local)
-    parts = shapely.get_parts(region)
-    parts = parts[shapely.get_type_id(parts) == 3]
-    parts = parts[shapely.area(parts) >= max(min_area, 1e-6)]
-    if len(parts) == 0:
-        return empty
-    ci, pj = shapely.STRtree(parts).query(c, predicate="intersects")
-    inter = shapely.area(shapely.intersection(c[ci], parts[pj]))
-    keep = inter > 0
-    ci, pj, inter = ci[keep], pj[keep], inter[keep]
-    tot = np.bincount(ci, weights=inter, minlength=len(c))
-    w = inter / np.where(tot[ci] > 0, tot[ci], 1.0)
-    p_pop = np.bincount(pj, weights=pop[sel][ci] * w, minlength=len(parts))
-    p60 = pop60[sel][ci] * w
-    p_pop60 = np.bincount(pj, weights=np.nan_to_num(p60), minlength=len(parts))
-    if np.isnan(pop60[sel]).all():
-        p_pop60 = np.full(len(parts), np.nan)
-    n_dem = np.bincount(pj, minlength=len(parts))
-    return parts, p_pop, p_pop60, n_dem
+def _street_tree(ue) -> shapely.STRtree:
+    tree = ue._buffers.get("tree")
+    if tree is None:
+        tree = ue._buffers["tree"] = shapely.STRtree(ue.geometry)
+    return tree
+
+
+def _extent_verdicts(names, net_len, extent, opts, log) -> np.ndarray:
+    """Which boundaries are analysed; notes for the partly covered ones, by name."""
+    keep, aside = [], []
+    for name, length, share in zip(names, net_len, extent, strict=True):
+        pct = f"{share:.0%}" if np.isfinite(share) else "0%"
+        if length <= 0.0:
+            aside.append((name, share, "边界内没有步行路网"))
+        elif share < SET_ASIDE_BELOW and not opts.allow_partial:
+            aside.append((name, share, f"路网只覆盖边界面积的 {pct}（不足 50%）"))
+        elif share < WARN_BELOW:
+            log.notes.append(
+                f"注意：「{name}」只有 {pct} 的面积在步行路网 {opts.max_snap_m:.0f} 米以内，"
+                "结果只代表路网覆盖的部分"
+            )
+        keep.append(not aside or aside[-1][0] != name)
+    table = pd.DataFrame(aside, columns=["boundary", "network_extent_share", "reason"])
+    if len(table) == len(names):
+        raise ValueError(
+            "没有可分析的边界（no boundary contains enough of the walking network：路网与边界不重叠"
+            "或只覆盖一小部分）："
+            + "；".join(f"{n}: {r}" for n, _, r in aside[:10])
+            + "。请换用覆盖该边界的路网，或用 --allow-partial 仍然计算"
+        )
+    if aside:
+        log.notes.append(
+            f"{len(aside)} 个边界未计算（路网不足）："
+            + "、".join(f"{n}（{r}）" for n, _, r in aside[:20])
+            + (" …" if len(aside) > 20 else "")
+            + "；如仍要计算，请用 --allow-partial"
+        )
+    return np.array(keep, dtype=bool), table
+
+
+def study_areas(net: WalkNetwork, boundaries, dem: _Demand, fac: _Facilities, opts, log):
+    """Stage *study areas*: boundaries, their street length and network extent, demand cells.
+
+    Boundaries the network reaches under :data:`SET_ASIDE_BELOW` of are set aside by name
+    (unless ``allow_partial``); under :data:`WARN_BELOW` a note warns.
+    """
+    names, geoms = boundary_frame(boundaries, net)
+    if len(geoms) == 0:
+        raise ValueError("no usable boundary polygon")
+    ue = undirected_edges(net)
+    tree = _street_tree(ue)
+    net_len = [clipped_length(ue.geometry, tree, g) for g in geoms]
+    extent = [
+        network_extent_share(tree, g, opts.max_snap_m) if n > 0 else 0.0
+        for g, n in zip(geoms, net_len, strict=True)
+    ]
+    keep, aside = _extent_verdicts(names, net_len, extent, opts, log)
+    names = [n for n, k in zip(names, keep, strict=True) if k]
+    geoms = geoms[keep]
+    net_len = [v for v, k in zip(net_len, keep, strict=True) if k]
+    extent = [v for v, k in zip(extent, keep, strict=True) if k]
+    dx, dy = np.nan_to_num(dem.xy[:, 0]), np.nan_to_num(dem.xy[:, 1])
+    fx, fy = np.nan_to_num(fac.xy[:, 0]), np.nan_to_num(fac.xy[:, 1])
+    inside = [dem.valid & shapely.intersects_xy(g, dx, dy) for g in geoms]
+    cells = [
+        demand_cells(dem.xy[ins], g, opts.blind_cell_m)
+        for ins, g in zip(inside, geoms, strict=True)
+    ]
+    fin = [fac.valid & shapely.intersects_xy(g, fx, fy) for g in geoms]
+    return _StudyAreas(names, geoms, net_len, extent, inside, cells, fin, aside)
+
+
+# --------------------------------------------------------------------------- per category
+def category_field(net: WalkNetwork, fac: _Facilities, dem: _Demand, cat: str) -> _Field:
+    """Stage *fields*: the nearest-facility walk to every node and every demand point."""
+    mask = fac.category == cat
+    which = mask & fac.snap.ok
+    node_d = seed_distances(net, fac.snap, which=which)
+    if dem.snap is None:
+        demand_d = node_d[dem.node]
+    else:
+        demand_d = demand_distances(net, node_d, dem.snap, fac.snap, which=which)
+    demand_d = np.where(np.isnan(demand_d), np.inf, demand_d)
+    return _Field(mask, which, node_d, demand_d, np.empty(0))
+
+
+def crowfly_distances(fac: _Facilities, dem: _Demand, mask: np.ndarray) -> np.ndarray:
+    """Stage *crow-fly*: straight-line metres from every demand point to the nearest facility."""
+    ok = mask & fac.valid
+    if not ok.any():
+        return np.full(len(dem.xy), np.inf)
+    d = cKDTree(fac.xy[ok]).query(np.nan_to_num(dem.xy, nan=1e12))[0]
+    return np.where(dem.valid, d, np.inf)
+
+
+def category_service_areas(net, fac: _Facilities, fld: _Field, limits, opts) -> FacilityAreas:
+    """Stage *service areas*: per-facility polygons (optional) and the union, per threshold."""
+    return facility_service_areas(
+        net,
+        fac.snap,
+        limits,
+        width_m=opts.width_m,
+        points=fac.frame,
+        which=fld.mask,
+        quad_segs=opts.quad_segs,
+        n_jobs=opts.n_jobs,
+        per_facility=opts.per_facility,
+        progress=opts.progress,
+    )
+
+
+def threshold_reach(net, fac: _Facilities, fld: _Field, areas, ti: int, mi: float, lim: float):
+    """The union service area, the reached street pieces and the crow-fly discs."""
+    ue = undirected_edges(net)
+    iv = reachable_intervals(net, fld.node_d, lim, snap=fac.snap, which=fld.which)
+    full = iv["full"].to_numpy()
+    e = iv["edge"].to_numpy()
+    cut = cut_edges(ue, e[~full], iv["start_m"].to_numpy()[~full], iv["end_m"].to_numpy()[~full])
+    pieces = np.concatenate([ue.geometry[e[full]], cut])
+    ok = fld.mask & fac.valid
+    circles = (
+        shapely.union_all(shapely.buffer(shapely.points(fac.xy[ok]), lim, quad_segs=32))
+        if ok.any()
+        else shapely.Polygon()
+    )
+    return _Reach(
+        mi,
+        lim,
+        areas.union[ti],
+        pieces,
+        shapely.STRtree(pieces) if len(pieces) else None,
+        circles,
+        areas.polygons[:, ti] if areas.polygons.size else None,
+    )
+
+
+# --------------------------------------------------------------------------- per row
+def _demand_shares(dem: _Demand, ins: np.ndarray, reached: np.ndarray) -> dict:
+    """Demand, covered and uncovered (population and 60+) of one boundary."""
+    pop_b = float(dem.pop[ins].sum())
+    pop_u = float(dem.pop[ins & ~reached].sum())
+    has60 = bool(np.isfinite(dem.pop60[ins]).any())
+    p60_b = float(np.nansum(dem.pop60[ins])) if has60 else np.nan
+    p60_u = float(np.nansum(dem.pop60[ins & ~reached])) if has60 else np.nan
+    return {
+        "population": pop_b,
+        "population_covered": pop_b - pop_u,
+        "population_uncovered": pop_u,
+        "population_share": _share(pop_b - pop_u, pop_b),
+        "pop60": p60_b,
+        "pop60_covered": p60_b - p60_u,
+        "pop60_uncovered": p60_u,
+        "pop60_share": _share(p60_b - p60_u, p60_b) if has60 else np.nan,
+    }
+
+
+def shares_row(bnd: _StudyAreas, bi: int, dem: _Demand, fac: _Facilities, fld, reach) -> dict:
+    """Stage *shares*: area, street and demand coverage of one boundary at one threshold."""
+    g = bnd.geoms[bi]
+    ins = bnd.inside[bi]
+    reached = fld.demand_d <= reach.limit + _TOL
+    area_b = float(g.area)
+    u = reach.union
+    area_c = float(shapely.intersection(u, g).area) if not u.is_empty else 0.0
+    net_c = clipped_length(reach.pieces, reach.piece_tree, g)
+    outside_reach = np.nan
+    if reach.per_facility is not None:
+        out = np.flatnonzero(~bnd.fac_inside[bi][np.flatnonzero(fld.which)])
+        polys = reach.per_facility[out]
+        outside_reach = int(np.sum(shapely.intersects(g, polys))) if len(out) else 0
+    return {
+        "area_km2": area_b / 1e6,
+        "area_covered_km2": area_c / 1e6,
+        "area_share": _share(area_c, area_b),
+        "network_extent_share": bnd.extent[bi],
+        "network_km": bnd.net_len[bi] / 1e3,
+        "network_covered_km": net_c / 1e3,
+        "network_share": _share(net_c, bnd.net_len[bi]),
+        **_demand_shares(dem, ins, reached),
+        "n_facilities": int(fld.which.sum()),
+        "facilities_inside": int((bnd.fac_inside[bi] & fld.mask).sum()),
+        "facilities_outside_reaching": outside_reach,
+        "facilities_unsnapped": int((fld.mask & ~fac.snap.ok).sum()),
+    }
+
+
+def crowfly_row(g, ins: np.ndarray, dem: _Demand, fld: _Field, reach, rings) -> dict:
+    """Stage *crow-fly*: demand and area within straight-line reach of one boundary."""
+    pop_b = float(dem.pop[ins].sum())
+    has60 = bool(np.isfinite(dem.pop60[ins]).any())
+    p60_b = float(np.nansum(dem.pop60[ins])) if has60 else np.nan
+
+    def shares(radius: float) -> tuple[float, float]:
+        r = ins & (fld.crow_d <= radius + _TOL)
+        p = _share(float(dem.pop[r].sum()), pop_b)
+        return p, (_share(float(np.nansum(dem.pop60[r])), p60_b) if has60 else np.nan)
+
+    row = dict(
+        zip(("crowfly_population_share", "crowfly_pop60_share"), shares(reach.limit), strict=True)
+    )
+    circ = reach.circles
+    row["crowfly_area_share"] = _share(
+        float(shapely.intersection(circ, g).area) if not circ.is_empty else 0.0, float(g.area)
+    )
+    for r in rings:
+        key = f"crowfly_{float(r):g}m"
+        row[f"{key}_population_share"], row[f"{key}_pop60_share"] = shares(float(r))
+    return row
+
+
+def blind_spot_row(bnd: _StudyAreas, bi: int, dem: _Demand, fld: _Field, reach, opts):
+    """Stage *blind spots* of one boundary at one threshold: ``(BlindSpots, table columns)``."""
+    ins = bnd.inside[bi]
+    uncovered = ~(fld.demand_d[ins] <= reach.limit + _TOL)
+    bs = blind_spots(
+        bnd.cells[bi],
+        dem.xy[ins],
+        uncovered,
+        dem.pop[ins],
+        dem.pop60[ins],
+        reach.union,
+        opts.min_blind_area_m2,
+    )
+    has60 = bool(np.isfinite(dem.pop60[ins]).any())
+    cols = {
+        "blind_spot_population": float(bs.population.sum()),
+        "blind_spot_pop60": float(np.nansum(bs.pop60)) if has60 else np.nan,
+        "n_blind_spots": len(bs),
+        "blind_spot_area_km2": float(shapely.area(bs.geometry).sum()) / 1e6,
+    }
+    return bs, cols
+
+
+# --------------------------------------------------------------------------- assembly
+def _frames(net, fac: _Facilities, dem: _Demand, bnd: _StudyAreas, rows, sa_rows, bs_rows, cols):
+    """Stage *tables*: the coverage table and the WGS84 layers of the result."""
+    table = pd.DataFrame(rows, columns=cols)
+    table["facilities_outside_reaching"] = table["facilities_outside_reaching"].astype("Float64")
+    sa = gpd.GeoDataFrame(
+        pd.DataFrame(sa_rows, columns=[c for c in SERVICE_AREA_COLUMNS if c != "area_km2"]),
+        geometry="geometry",
+        crs=net.crs,
+    )
+    sa["area_km2"] = sa.geometry.area / 1e6
+    sa = _to_wgs84(sa[SERVICE_AREA_COLUMNS])
+    bs = gpd.GeoDataFrame(
+        pd.DataFrame(bs_rows, columns=BLIND_SPOT_COLUMNS), geometry="geometry", crs=net.crs
+    )
+    bs["area_km2"] = bs.geometry.area / 1e6
+    bs = _to_wgs84(bs)
+    fac_out = gpd.GeoDataFrame(
+        {
+            "fid": fac.fid,
+            "name": fac.name,
+            "category": fac.category,
+            "snapped": fac.snap.ok,
+            "snap_m": fac.snap.snap_m,
+        },
+        geometry=fac.frame.geometry.values,
+        crs=fac.frame.crs,
+    ).to_crs(WGS84)
+    bounds = _to_wgs84(
+        gpd.GeoDataFrame(
+            {"name": bnd.names, "network_extent_share": bnd.extent},
+            geometry=list(bnd.geoms),
+            crs=net.crs,
+        )
+    )
+    return table, sa, bs, fac_out, bounds
+
+
+def _node_frame(net: WalkNetwork, dem: _Demand, node_cols: dict) -> gpd.GeoDataFrame:
+    nodes = gpd.GeoDataFrame(
+        {"osmid": net.node_ids, **node_cols},
+        geometry=gpd.points_from_xy(net.lonlat[:, 0], net.lonlat[:, 1]),
+        crs=WGS84,
+    )
+    if dem.node is not None and dem.given:
+        nodes["pop"] = np.bincount(dem.node, weights=dem.pop, minlength=net.n_nodes)
+        if np.isfinite(dem.pop60).any():
+            nodes["pop60"] = np.bincount(
+                dem.node, weights=np.nan_to_num(dem.pop60), minlength=net.n_nodes
+            )
+    return nodes
 
 
 # --------------------------------------------------------------------------- main
@@ -409,23 +846,20 @@ def compute_coverage(
     facilities: gpd.GeoDataFrame,
     boundaries=None,
     *,
-    profile: str | SpeedProfile = "elderly",
-    minutes=None,
-    metres=None,
     demand: gpd.GeoDataFrame | None = None,
-    categories=None,
-    width_m: float = DEFAULT_WIDTH_M,
-    max_snap_m: float = 250.0,
-    crowfly_rings_m=DEFAULT_CROWFLY_RINGS_M,
-    per_facility: bool = True,
-    blind_cell_m: float = DEFAULT_BLIND_CELL_M,
-    min_blind_area_m2: float = DEFAULT_MIN_BLIND_AREA_M2,
-    quad_segs: int = DEFAULT_QUAD_SEGS,
-    population_known: bool | None = None,
-    n_jobs: int = 1,
-    progress: bool = False,
+    options: CoverageOptions | None = None,
+    **overrides,
 ) -> CoverageResult:
     """Coverage of facilities per boundary × category × threshold, with areas and blind spots.
+
+    A short composition of named stages, each near-linear in the network size: facilities and
+    demand (:func:`facility_inputs`, :func:`demand_inputs`) → study areas
+    (:func:`study_areas`, with ``network_extent_share``) → per category the *field*
+    (:func:`category_field`), the *crow-fly* distances (:func:`crowfly_distances`) and the
+    *service areas* (:func:`category_service_areas`) → per threshold and boundary the *shares*
+    (:func:`shares_row`), *blind spots* (:func:`blind_spot_row`) and crow-fly shares
+    (:func:`crowfly_row`) → the *tables* (WGS84 layers). ``result.timings`` holds the seconds
+    per stage.
 
     Parameters
     ----------
@@ -435,344 +869,102 @@ def compute_coverage(
         Points with a ``category`` column (the facilities schema: ``fid``, ``name`` ...).
     boundaries : GeoDataFrame, optional
         Study areas (``name`` column); default: the network's extent.
-    profile : str or SpeedProfile
-        ``elderly`` (0.9 m/s), ``adult`` (1.2 m/s) or ``gb50180`` (distances).
-    minutes, metres : sequence of float, optional
-        Thresholds (default 5/10/15 minutes); see :func:`thresholds_for`.
     demand : GeoDataFrame, optional
         Demand points with ``pop`` (and ``pop60``): at nodes (``node_idx`` column, as from
         :func:`lifecircle.geo.population.demand_from_network`) or anywhere (snapped to edges).
         Default: every node weighs 1.
-    categories : sequence of str, optional
-        Categories to analyse (default: those present). A category without facilities gets
-        zero coverage.
-    width_m : float
-        Service-area buffer width (see :mod:`lifecircle.analysis.service_areas`).
-    max_snap_m : float
-        Snap limit for facilities and demand points.
-    crowfly_rings_m : sequence of float
-        Extra straight-line rings (``crowfly_<r>m_population_share`` columns).
-    per_facility : bool
-        Also build one service area per facility (``fid`` rows of ``service_areas``).
-    blind_cell_m : float
-        Radius bounding each demand point's blind-spot cell.
-    min_blind_area_m2 : float
-        Blind-spot fragments smaller than this (slivers left by the buffer) are dropped.
-    quad_segs : int
-        Roundness of the service-area buffers (segments per quarter circle).
-    population_known : bool, optional
-        Whether ``pop`` is population (``True``) or a node weight; default: guessed (all ones
-        means nodes).
-    n_jobs : int
-        Threads for polygon building.
-    progress : bool
-        tqdm progress bars.
+    options : CoverageOptions, optional
+        All other settings; single ones may also be given as keywords (``minutes=[5, 10]``).
     """
-    prof = get_profile(profile)
-    ths = thresholds_for(prof, minutes, metres)
-    limits = [m for _, m in ths]
-    notes: list[str] = []
-    reports: list[LoadReport] = []
-
-    # ---- facilities
-    if "category" not in facilities.columns:
-        raise ValueError("facilities have no 'category' column")
-    if facilities.crs is None:
-        raise ValueError("facilities have no CRS")
-    fac = facilities.reset_index(drop=True)
-    fcat = fac["category"].astype(str).to_numpy()
-    if "fid" in fac.columns:
-        fids = fac["fid"].astype(str).to_numpy()
-    else:
-        fids = np.array([f"f{i + 1}" for i in range(len(fac))], dtype=object)
-    fnames = (
-        fac["name"].astype(object).where(fac["name"].notna(), None).to_numpy()
-        if "name" in fac.columns
-        else np.full(len(fac), None, dtype=object)
+    opts = replace(options or CoverageOptions(), **overrides)
+    prof = get_profile(opts.profile)
+    ths = thresholds_for(prof, opts.minutes, opts.metres)
+    log = _Log()
+    with log.stage("snap"):
+        fac = facility_inputs(net, facilities, opts, log)
+        dem = demand_inputs(net, demand, opts, log)
+    with log.stage("study_areas"):
+        bnd = study_areas(net, boundaries, dem, fac, opts, log)
+    cats = (
+        list(dict.fromkeys(fac.category))
+        if opts.categories is None
+        else [str(c) for c in opts.categories]
     )
-    cats = list(dict.fromkeys(fcat)) if categories is None else [str(c) for c in categories]
-    snap = snap_points(net, fac, max_snap_m=max_snap_m, label=_label(fac, "facilities"))
-    reports.append(snap.report)
-    if snap.report.n_rejected:
-        notes.append(
-            f"{snap.report.n_rejected} 个设施离步行路网超过 {max_snap_m:.0f} 米或缺坐标，"
-            "未参与计算（见报告）"
+    rows, sa_rows, bs_rows, node_cols = [], [], [], {}
+    attached = 0
+    for cat in _progress(cats, opts.progress):
+        with log.stage("fields"):
+            fld = category_field(net, fac, dem, cat)
+            node_cols[f"t_{cat}"] = node_times(fld.node_d, prof)
+            node_cols[f"d_{cat}"] = np.where(np.isfinite(fld.node_d), fld.node_d, np.nan)
+        with log.stage("crowfly"):
+            fld.crow_d = crowfly_distances(fac, dem, fld.mask)
+        with log.stage("service_areas"):
+            areas = category_service_areas(net, fac, fld, [m for _, m in ths], opts)
+        for ti, (mi, lim) in enumerate(ths):
+            with log.stage("service_areas"):
+                reach = threshold_reach(net, fac, fld, areas, ti, mi, lim)
+                sa_rows += _service_area_rows(cat, reach, areas, fac, opts.per_facility)
+            for bi, bname in enumerate(bnd.names):
+                head = {"boundary": bname, "category": cat, "profile": prof.name}
+                with log.stage("shares"):
+                    row = {**head, "minutes": mi, "limit_m": lim}
+                    row |= shares_row(bnd, bi, dem, fac, fld, reach)
+                with log.stage("blind_spots"):
+                    bs, cols = blind_spot_row(bnd, bi, dem, fld, reach, opts)
+                    attached += bs.n_attached
+                    bs_rows += [
+                        (bname, cat, mi, lim, *vals)
+                        for vals in zip(
+                            bs.population, bs.pop60, bs.n_demand, bs.geometry, strict=True
+                        )
+                    ]
+                with log.stage("crowfly"):
+                    row |= crowfly_row(
+                        bnd.geoms[bi], bnd.inside[bi], dem, fld, reach, opts.crowfly_rings_m
+                    )
+                rows.append({**row, **cols, "demand_basis": dem.basis})
+    if attached:
+        log.notes.append(
+            "部分未覆盖的需求点紧贴服务范围（所在小区块全在服务范围缓冲带内，或只剩不足 "
+            f"{opts.min_blind_area_m2:g} 平方米的碎片），地图上不单独画出，其人口计入最近的盲区；"
+            "各表的盲区人口等于未覆盖人口"
         )
-    fxy = _metric_xy(fac, net.crs)
-
-    # ---- demand
-    if demand is None:
-        dxy = net.xy
-        dnode = np.arange(net.n_nodes)
-        dpop = np.ones(net.n_nodes)
-        dpop60 = np.full(net.n_nodes, np.nan)
-        dsnap = None
-        known = False if population_known is None else population_known
-    else:
-        if "pop" not in demand.columns:
-            raise ValueError("demand has no 'pop' column")
-        dpop = pd.to_numeric(demand["pop"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-        dpop60 = (
-            pd.to_numeric(demand["pop60"], errors="coerce").to_numpy(dtype=float)
-            if "pop60" in demand.columns
-            else np.full(len(demand), np.nan)
+    with log.stage("tables"):
+        ring_cols = [
+            f"crowfly_{float(r):g}m_{w}_share"
+            for r in opts.crowfly_rings_m
+            for w in ("population", "pop60")
+        ]
+        table, sa, bs, fac_out, bounds = _frames(
+            net, fac, dem, bnd, rows, sa_rows, bs_rows, TABLE_COLUMNS + ring_cols
         )
-        if "node_idx" in demand.columns:
-            dnode = demand["node_idx"].to_numpy(dtype=np.int64)
-            dxy = net.xy[dnode]
-            dsnap = None
-        else:
-            dnode = None
-            dxy = _metric_xy(demand, net.crs)
-            dsnap = snap_points(
-                net, demand, max_snap_m=max_snap_m, label=_label(demand, "demand points")
-            )
-            reports.append(dsnap.report)
-            if dsnap.report.n_rejected:
-                notes.append(
-                    f"{dsnap.report.n_rejected} 个需求点离步行路网超过 "
-                    f"{max_snap_m:.0f} 米，计为不可达"
-                )
-        known = (not np.all(dpop == 1.0)) if population_known is None else population_known
-    basis = "population" if known else "nodes"
-    if not known:
-        notes.append("未提供人口数据：每个路网节点权重为 1，人口列为节点数")
-    dvalid = np.isfinite(dxy).all(axis=1)
+        nodes = _node_frame(net, dem, node_cols)
+    fields = {c[2:]: v for c, v in node_cols.items() if c.startswith("d_")}
+    return CoverageResult(
+        table, sa, bs, nodes, fac_out, _fields_inf(fields), ths, prof, log.reports, log.notes,
+        bounds, bnd.set_aside, log.timings,
+    )  # fmt: skip
 
-    # ---- boundaries
-    bnames, bgeoms = _boundary_frame(boundaries, net)
-    if len(bgeoms) == 0:
-        raise ValueError("no usable boundary polygon")
-    for g in bgeoms:
-        shapely.prepare(g)
-    ue = undirected_edges(net)
-    etree = ue._buffers.get("tree") or shapely.STRtree(ue.geometry)
-    net_len = []
-    for g in bgeoms:
-        ei = etree.query(g, predicate="intersects")
-        net_len.append(float(shapely.length(shapely.intersection(ue.geometry[ei], g)).sum()))
-    # a boundary the network does not reach cannot be analysed: set it aside, by name
-    off = [i for i, length in enumerate(net_len) if length <= 0.0]
-    if off:
-        if len(off) == len(bnames):
-            raise ValueError(
-                "no boundary contains any street of the walking network: " + ", ".join(bnames[:10])
-            )
-        names_off = [bnames[i] for i in off]
-        notes.append(
-            f"{len(off)} 个边界内没有步行路网（不在路网范围内），未计算："
-            + "、".join(names_off[:20])
-            + (" …" if len(off) > 20 else "")
-        )
-        keep = np.array([length > 0.0 for length in net_len])
-        bnames = [n for n, k in zip(bnames, keep, strict=True) if k]
-        bgeoms = bgeoms[keep]
-        net_len = [length for length, k in zip(net_len, keep, strict=True) if k]
-    inside = [
-        dvalid & shapely.intersects_xy(g, np.nan_to_num(dxy[:, 0]), np.nan_to_num(dxy[:, 1]))
-        for g in bgeoms
-    ]
-    cells = [
-        _demand_cells(dxy[ins], g, blind_cell_m) for ins, g in zip(inside, bgeoms, strict=True)
-    ]
-    fvalid = np.isfinite(fxy).all(axis=1)
-    fin = [
-        fvalid & shapely.intersects_xy(g, np.nan_to_num(fxy[:, 0]), np.nan_to_num(fxy[:, 1]))
-        for g in bgeoms
-    ]
 
-    rows, sa_rows, bs_rows = [], [], []
-    fields: dict[str, np.ndarray] = {}
-    node_cols: dict[str, np.ndarray] = {}
-    cat_iter = cats
-    if progress and len(cats) > 1:
+def _fields_inf(fields: dict) -> dict:
+    return {k: np.where(np.isnan(v), np.inf, v) for k, v in fields.items()}
+
+
+def _service_area_rows(cat, reach: _Reach, areas, fac: _Facilities, per_facility: bool) -> list:
+    ti = int(np.searchsorted(areas.limits_m, reach.limit))
+    rows = [(cat, reach.minutes, reach.limit, ALL_FACILITIES, ALL_FACILITIES, areas.union[ti])]
+    if per_facility:
+        rows += [
+            (cat, reach.minutes, reach.limit, fac.fid[j], fac.name[j], p)
+            for j, p in zip(areas.points, areas.polygons[:, ti], strict=True)
+        ]
+    return rows
+
+
+def _progress(cats: list, on: bool):
+    if on and len(cats) > 1:
         from tqdm.auto import tqdm
 
-        cat_iter = tqdm(cats, desc="覆盖率分析", unit="类")
-    for cat in cat_iter:
-        mask = fcat == cat
-        which = mask & snap.ok
-        field_d = seed_distances(net, snap, which=which)
-        fields[cat] = field_d
-        node_cols[f"t_{cat}"] = node_times(field_d, prof)
-        node_cols[f"d_{cat}"] = np.where(np.isfinite(field_d), field_d, np.nan)
-        areas = facility_service_areas(
-            net,
-            snap,
-            limits,
-            width_m=width_m,
-            points=fac,
-            which=mask,
-            quad_segs=quad_segs,
-            n_jobs=n_jobs,
-            per_facility=per_facility,
-            progress=progress,
-        )
-        if dsnap is None:
-            ddist = field_d[dnode]
-        else:
-            ddist = demand_distances(net, field_d, dsnap, snap, which=which)
-        ddist = np.where(np.isnan(ddist), np.inf, ddist)
-        cat_valid = mask & np.isfinite(fxy).all(axis=1)
-        if cat_valid.any():
-            cf = cKDTree(fxy[cat_valid]).query(np.nan_to_num(dxy, nan=1e12))[0]
-            cf = np.where(dvalid, cf, np.inf)
-        else:
-            cf = np.full(len(dxy), np.inf)
-
-        for ti, (mi, lim) in enumerate(ths):
-            union = areas.union[ti]
-            # reached street pieces (for network shares)
-            iv = reachable_intervals(net, field_d, lim, snap=snap, which=which)
-            full = iv["full"].to_numpy()
-            e = iv["edge"].to_numpy()
-            pieces = np.concatenate(
-                [
-                    ue.geometry[e[full]],
-                    cut_edges(
-                        ue, e[~full], iv["start_m"].to_numpy()[~full], iv["end_m"].to_numpy()[~full]
-                    ),
-                ]
-            )
-            ptree = shapely.STRtree(pieces) if len(pieces) else None
-            circles = (
-                shapely.union_all(shapely.buffer(shapely.points(fxy[cat_valid]), lim, quad_segs=32))
-                if cat_valid.any()
-                else shapely.Polygon()
-            )
-            # service areas
-            sa_rows.append((cat, mi, lim, ALL_FACILITIES, ALL_FACILITIES, union))
-            if per_facility:
-                for j, p in zip(areas.points, areas.polygons[:, ti], strict=True):
-                    sa_rows.append((cat, mi, lim, fids[j], fnames[j], p))
-            reach_poly = areas.polygons[:, ti] if per_facility else None
-            for bi, (bname, g) in enumerate(zip(bnames, bgeoms, strict=True)):
-                ins = inside[bi]
-                reached = ins & (ddist <= lim + _TOL)
-                pop_b = float(dpop[ins].sum())
-                pop_c = float(dpop[reached].sum())
-                p60_b = float(np.nansum(dpop60[ins])) if np.isfinite(dpop60[ins]).any() else np.nan
-                p60_c = float(np.nansum(dpop60[reached])) if np.isfinite(p60_b) else np.nan
-                cfr = ins & (cf <= lim + _TOL)
-                area_b = float(g.area)
-                area_c = float(shapely.intersection(union, g).area) if not union.is_empty else 0.0
-                if ptree is not None:
-                    pi = ptree.query(g, predicate="intersects")
-                    net_c = float(shapely.length(shapely.intersection(pieces[pi], g)).sum())
-                else:
-                    net_c = 0.0
-                f_in = fin[bi] & mask
-                outside_reach = np.nan
-                if reach_poly is not None:
-                    out_idx = np.flatnonzero(~fin[bi][areas.points])
-                    hits = shapely.intersects(reach_poly[out_idx], g) if len(out_idx) else []
-                    outside_reach = int(np.sum(hits))
-                # blind spots
-                bgeo, bpop, bp60, bn = _blind_spots(
-                    cells[bi],
-                    ~(ddist[ins] <= lim + _TOL),
-                    dpop[ins],
-                    dpop60[ins],
-                    union,
-                    g,
-                    min_blind_area_m2,
-                )
-                for geo_, pp, p6, nn in zip(bgeo, bpop, bp60, bn, strict=True):
-                    bs_rows.append((bname, cat, mi, lim, pp, p6, int(nn), geo_))
-                row = {
-                    "boundary": bname, "category": cat, "profile": prof.name,
-                    "minutes": mi, "limit_m": lim,
-                    "area_km2": area_b / 1e6, "area_covered_km2": area_c / 1e6,
-                    "area_share": _share(area_c, area_b),
-                    "network_km": net_len[bi] / 1e3, "network_covered_km": net_c / 1e3,
-                    "network_share": _share(net_c, net_len[bi]),
-                    "population": pop_b, "population_covered": pop_c,
-                    "population_uncovered": pop_b - pop_c,
-                    "population_share": _share(pop_c, pop_b),
-                    "pop60": p60_b, "pop60_covered": p60_c,
-                    "pop60_uncovered": p60_b - p60_c if np.isfinite(p60_b) else np.nan,
-                    "pop60_share": _share(p60_c, p60_b) if np.isfinite(p60_b) else np.nan,
-                    "crowfly_population_share": _share(float(dpop[cfr].sum()), pop_b),
-                    "crowfly_pop60_share": (_share(float(np.nansum(dpop60[cfr])), p60_b)
-                                            if np.isfinite(p60_b) else np.nan),
-                    "crowfly_area_share": _share(float(shapely.intersection(circles, g).area),
-                                                 area_b),
-                    "n_facilities": int(which.sum()),
-                    "facilities_inside": int(f_in.sum()),
-                    "facilities_outside_reaching": outside_reach,
-                    "facilities_unsnapped": int((mask & ~snap.ok).sum()),
-                    "blind_spot_population": float(bpop.sum()),
-                    "blind_spot_pop60": float(np.nansum(bp60)) if np.isfinite(p60_b) else np.nan,
-                    "n_blind_spots": len(bgeo),
-                    "blind_spot_area_km2": float(shapely.area(bgeo).sum()) / 1e6,
-                    "demand_basis": basis,
-                }  # fmt: skip
-                for r in crowfly_rings_m:
-                    rr = ins & (cf <= float(r) + _TOL)
-                    key = f"crowfly_{float(r):g}m"
-                    row[f"{key}_population_share"] = _share(float(dpop[rr].sum()), pop_b)
-                    row[f"{key}_pop60_share"] = (
-                        _share(float(np.nansum(dpop60[rr])), p60_b)
-                        if np.isfinite(p60_b)
-                        else np.nan
-                    )
-                rows.append(row)
-
-    # ---- assemble outputs
-    ring_cols = [
-        f"crowfly_{float(r):g}m_{w}_share" for r in crowfly_rings_m for w in ("population", "pop60")
-    ]
-    table = pd.DataFrame(rows, columns=TABLE_COLUMNS + ring_cols)
-    table["facilities_outside_reaching"] = table["facilities_outside_reaching"].astype("Float64")
-
-    sa = gpd.GeoDataFrame(
-        pd.DataFrame(
-            sa_rows, columns=["category", "minutes", "limit_m", "fid", "name", "geometry"]
-        ),
-        geometry="geometry",
-        crs=net.crs,
-    )
-    sa["area_km2"] = sa.geometry.area / 1e6
-    sa = _to_wgs84(sa[["category", "minutes", "limit_m", "fid", "name", "area_km2", "geometry"]])
-
-    bs = gpd.GeoDataFrame(
-        pd.DataFrame(
-            bs_rows,
-            columns=[
-                "boundary",
-                "category",
-                "minutes",
-                "limit_m",
-                "population",
-                "pop60",
-                "n_demand",
-                "geometry",
-            ],
-        ),
-        geometry="geometry",
-        crs=net.crs,
-    )
-    bs["area_km2"] = bs.geometry.area / 1e6
-    bs = _to_wgs84(bs)
-
-    nodes = gpd.GeoDataFrame(
-        {"osmid": net.node_ids, **node_cols},
-        geometry=gpd.points_from_xy(net.lonlat[:, 0], net.lonlat[:, 1]),
-        crs=WGS84,
-    )
-    if dnode is not None and demand is not None:
-        pop_n = np.zeros(net.n_nodes)
-        np.add.at(pop_n, dnode, dpop)
-        nodes["pop"] = pop_n
-        if np.isfinite(dpop60).any():
-            p60_n = np.zeros(net.n_nodes)
-            np.add.at(p60_n, dnode, np.nan_to_num(dpop60))
-            nodes["pop60"] = p60_n
-
-    fac_out = gpd.GeoDataFrame(
-        {"fid": fids, "name": fnames, "category": fcat, "snapped": snap.ok, "snap_m": snap.snap_m},
-        geometry=fac.geometry.values,
-        crs=fac.crs,
-    ).to_crs(WGS84)
-    bounds = _to_wgs84(gpd.GeoDataFrame({"name": bnames}, geometry=list(bgeoms), crs=net.crs))
-    return CoverageResult(table, sa, bs, nodes, fac_out, fields, ths, prof, reports, notes, bounds)
+        return tqdm(cats, desc="覆盖率分析", unit="类")
+    return cats

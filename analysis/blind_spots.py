@@ -1,0 +1,216 @@
+"""Blind spots (服务盲区): where the demand lives that no facility reaches, built locally.
+
+Meaning
+-------
+Uncovered demand is the one definition: demand points (network nodes, buildings, grid cells)
+*not* within the threshold by the network walk. Each demand point inside a boundary owns a
+*cell*: its Voronoi cell clipped to the boundary and to a disc of ``blind_cell_m`` (150 m) around
+it, so that parks, water and empty land far from any home are not called "populated". The blind
+spots of a category and threshold are the cells of the populated, uncovered points minus the
+service area, merged into connected polygons. Each uncovered point belongs to exactly one blind
+spot, so the blind spots' population adds up to ``population_uncovered`` in every row:
+
+* a point belongs to the blind spot it lies in;
+* a point under the service-area buffer (a home beside a reached street whose own walk is too
+  long), or in a piece too small to draw (under ``min_area_m2``), is counted with the nearest
+  blind spot of the same boundary, category and threshold (nearest boundary vertex;
+  :attr:`BlindSpots.n_attached` says how many);
+* when nothing is left on the map at all, those points' cells themselves (not cut by the
+  service area) form the blind spot.
+
+Cost
+----
+Nothing small is intersected with one unbounded polygon. Voronoi cells are an exact coverage, so
+the chosen cells are merged by :func:`shapely.coverage_union_all` (linear); the clipping to the
+discs (only cells reaching beyond their disc: few in a built-up area) and to the boundary, and the
+service area, are then applied to that union by single overlays (O(V log V)); points are found in
+their polygon by prepared point-in-polygon tests and the rest by a k-d tree: O(n log n) overall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy.spatial import cKDTree
+
+__all__ = ["BlindSpots", "DemandCells", "blind_spots", "demand_cells", "polygon_parts"]
+
+_QUAD_SEGS = 4
+
+
+@dataclass
+class BlindSpots:
+    """Blind-spot polygons of one boundary × category × threshold (in the metric CRS).
+
+    Attributes
+    ----------
+    geometry : ndarray of Polygon
+    population, pop60 : ndarray
+        Demand of the uncovered points each polygon holds (``pop60`` NaN when unknown).
+    n_demand : ndarray of int
+        Uncovered populated demand points per polygon.
+    n_attached : int
+        Points counted with the nearest polygon because no piece of their own cell is on the map.
+    """
+
+    geometry: np.ndarray
+    population: np.ndarray
+    pop60: np.ndarray
+    n_demand: np.ndarray
+    n_attached: int = 0
+
+    @classmethod
+    def empty(cls) -> BlindSpots:
+        e = np.empty(0)
+        return cls(np.empty(0, dtype=object), e, e.copy(), np.empty(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.geometry)
+
+
+def polygon_parts(geoms) -> np.ndarray:
+    """The non-empty Polygons of geometries (collections and multi-parts flattened)."""
+    parts = shapely.get_parts(shapely.get_parts(np.atleast_1d(np.asarray(geoms, dtype=object))))
+    parts = parts[shapely.get_type_id(parts) == 3]
+    return parts[~shapely.is_empty(parts)]
+
+
+@dataclass
+class DemandCells:
+    """The Voronoi cells of a boundary's demand points (computed once per boundary).
+
+    Attributes
+    ----------
+    boundary : Polygon or MultiPolygon (prepared)
+    cells : ndarray of Polygon
+        One Voronoi cell per distinct location: an exact coverage (neighbours share edges).
+    of_point : ndarray of int
+        For every demand point, its location's cell.
+    beyond_disc : ndarray of geometry
+        ``cell - disc(radius)`` for cells reaching farther than ``radius`` from their point
+        (``None`` for the others, the usual case in a built-up area).
+    """
+
+    boundary: object
+    cells: np.ndarray
+    of_point: np.ndarray
+    beyond_disc: np.ndarray
+
+
+def demand_cells(xy: np.ndarray, boundary, radius: float) -> DemandCells:
+    """Voronoi cells of points (within the boundary's envelope) and their parts beyond ``radius``.
+
+    The cells are left whole so that a set of them unions as a coverage (linear time); the
+    clipping to the disc and the boundary is applied to the union (:func:`blind_spots`). That is
+    exact: a place in point ``i``'s cell that lies within ``radius`` of any point lies within
+    ``radius`` of ``i``, its nearest point.
+    """
+    shapely.prepare(boundary)
+    if len(xy) == 0:
+        e = np.empty(0, dtype=object)
+        return DemandCells(boundary, e, np.empty(0, dtype=np.int64), e.copy())
+    uniq, inv = np.unique(np.round(xy, 3), axis=0, return_inverse=True)
+    if len(uniq) == 1:
+        cells = np.array([shapely.box(*shapely.bounds(boundary)).buffer(radius)], dtype=object)
+    else:
+        vor = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=boundary, ordered=True)
+        cells = shapely.get_parts(vor)
+    coords, ci = shapely.get_coordinates(cells, return_index=True)
+    far = np.zeros(len(cells))
+    np.maximum.at(far, ci, np.hypot(*(coords - uniq[ci]).T))
+    beyond = np.full(len(cells), None, dtype=object)
+    big = np.flatnonzero(far > radius * np.cos(np.pi / (4 * _QUAD_SEGS)))
+    if len(big):
+        discs = shapely.buffer(shapely.points(uniq[big]), radius, quad_segs=_QUAD_SEGS)
+        beyond[big] = shapely.difference(cells[big], discs)
+    return DemandCells(boundary, cells, inv.ravel(), beyond)
+
+
+def _locate(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Index of the polygon holding each point (-1 for none): prepared point-in-polygon."""
+    out = np.full(len(xy), -1, dtype=np.int64)
+    if len(polys) == 0 or len(xy) == 0:
+        return out
+    shapely.prepare(polys)
+    qi, pj = shapely.STRtree(polys).query(shapely.points(xy))
+    hit = shapely.intersects_xy(polys[pj], xy[qi, 0], xy[qi, 1])
+    out[qi[hit]] = pj[hit]
+    return out
+
+
+def _owners(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """The polygon holding each point, else the one with the nearest boundary vertex."""
+    owner = _locate(polys, xy)
+    lost = np.flatnonzero(owner < 0)
+    if len(lost) and len(polys):
+        coords, part = shapely.get_coordinates(polys, return_index=True)
+        owner[lost] = part[cKDTree(coords).query(xy[lost])[1]]
+    return owner
+
+
+def uncovered_region(dc: DemandCells, cell_idx: np.ndarray):
+    """Union of the chosen cells, clipped to their discs and to the boundary."""
+    region = shapely.coverage_union_all(dc.cells[cell_idx])
+    region = shapely.intersection(region, dc.boundary)
+    beyond = dc.beyond_disc[cell_idx]
+    beyond = beyond[~shapely.is_missing(beyond)]
+    if len(beyond):
+        region = shapely.difference(region, shapely.union_all(beyond))
+    return region
+
+
+def blind_spots(
+    dc: DemandCells,
+    xy: np.ndarray,
+    uncovered: np.ndarray,
+    pop: np.ndarray,
+    pop60: np.ndarray,
+    service_area,
+    min_area_m2: float,
+) -> BlindSpots:
+    """Blind spots of one boundary × category × threshold (see the module notes).
+
+    Parameters
+    ----------
+    dc : DemandCells
+        The cells of the boundary's demand points (:func:`demand_cells`).
+    xy : ndarray, shape (n, 2)
+        The points (metric CRS).
+    uncovered : ndarray of bool
+        Not within the threshold by the network walk.
+    pop, pop60 : ndarray
+        Demand weights (``pop60`` NaN when unknown).
+    service_area : Polygon or MultiPolygon
+        The category's service area at this threshold (metric CRS).
+    min_area_m2 : float
+        Pieces smaller than this are not drawn (their demand goes to the nearest blind spot).
+    """
+    sel = np.flatnonzero(uncovered & (pop > 0))
+    if len(sel) == 0:
+        return BlindSpots.empty()
+    cells = dc.of_point[sel]
+    region = uncovered_region(dc, np.unique(cells))
+    rest = region
+    if service_area is not None and not service_area.is_empty:
+        rest = shapely.difference(region, service_area)
+    polys = polygon_parts(rest)
+    polys = polys[shapely.area(polys) >= max(min_area_m2, 1e-6)]
+    owner = _locate(polys, xy[sel])
+    n_attached = int((owner < 0).sum())
+    if len(polys) == 0:
+        # nothing left on the map: the uncovered cells themselves are the blind spot
+        polys = polygon_parts(region)
+        if len(polys) == 0:
+            polys = polygon_parts(shapely.union_all(shapely.buffer(shapely.points(xy[sel]), 1.0)))
+    owner = _owners(polys, xy[sel])
+    p, p60 = pop[sel], pop60[sel]
+    n = len(polys)
+    out_pop = np.bincount(owner, weights=p, minlength=n)
+    out_60 = np.bincount(owner, weights=np.nan_to_num(p60), minlength=n)
+    if np.isnan(p60).all():
+        out_60 = np.full(n, np.nan)
+    n_dem = np.bincount(owner, minlength=n)
+    keep = n_dem > 0
+    return BlindSpots(polys[keep], out_pop[keep], out_60[keep], n_dem[keep], n_attached)
