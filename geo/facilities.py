@@ -11,7 +11,8 @@ columns
     ``elder_care``, ``fitness``, ``parking``, ``health``, ``culture``, ``market``, ``park`` (see
     ``data/facilities/categories.yaml``) or a default category the caller gives.
 ``src_file``, ``src_row``, ``src_x``, ``src_y``
-    File name, 1-based data row (header excluded, as a planner counts rows in Excel) and the
+    File name, row as the planner sees it (the spreadsheet row, header = row 1, title rows above
+    it counted; the feature number for vector files) and the
     original coordinates in the declared system.
 
 Row accounting: every input row is either returned or rejected in the report with file, row,
@@ -110,6 +111,16 @@ _TYPE_NAMES = ("type", "类型", "设施类型", "类别", "分类", "机构类�
 _NAME_NAMES = ("name", "名称", "设施名称", "机构名称", "站点名称", "title")
 _ADDRESS_NAMES = ("address", "addr", "地址", "详细地址")
 _MISSING_TEXT = {"", "nan", "none", "null", "na", "n/a", "-", "--"}
+
+
+#: The command-line option that names each column (hints name options, not Python arguments).
+_OPTION = {
+    "x (longitude)": "--x",
+    "y (latitude)": "--y",
+    "type": "--type-col",
+    "name": "--name-col",
+    "address": "运行配置 address_col",
+}
 
 
 class FacilitiesError(ValueError):
@@ -224,20 +235,62 @@ def _decode(raw: bytes, path: str) -> tuple[str, str]:
         ) from None
 
 
-def _read_csv(path: Path, report: LoadReport) -> pd.DataFrame:
+def _filled(rec) -> int:
+    """Non-empty cells of a record."""
+    return sum(1 for v in rec if v is not None and str(v).strip())
+
+
+def _header_index(records: list, skip_rows: int | None, report: LoadReport, path) -> int:
+    """Index of the header record: after ``skip_rows`` records when given, else the first
+    non-blank record, passing title rows (one filled cell, e.g. "普陀区为老服务设施名录（2020）")
+    above a real header."""
+    if skip_rows is not None:
+        if skip_rows < 0 or skip_rows >= len(records):
+            raise FacilitiesError(
+                f"{path}: --skip-rows {skip_rows}: 文件只有 {len(records)} 行 (rows in file)"
+            )
+        start = skip_rows
+        while start < len(records) and _filled(records[start]) == 0:
+            start += 1
+        if start == len(records):
+            raise FacilitiesError(f"{path}: --skip-rows {skip_rows} 之后没有表头 (no header row)")
+        return start
+    filled = [(i, _filled(r)) for i, r in enumerate(records) if _filled(r)]
+    if not filled:
+        raise FacilitiesError(f"{path}: 文件为空或没有表头 (the file is empty or has no header row)")
+    start = filled[0][0]
+    titles = []
+    for (i, k), (_, k_next) in zip(filled[:5], filled[1:6], strict=False):
+        if k <= 1 and k_next >= 2:
+            titles.append(i)
+            start = filled[len(titles)][0]
+        else:
+            break
+    if titles:
+        text = "; ".join(str(next(v for v in records[i] if v is not None and str(v).strip()))
+                         for i in titles)  # fmt: skip
+        report.note(
+            f"表头上方的标题行已跳过 (title row skipped): 第 {', '.join(str(i + 1) for i in titles)}"
+            f" 行 {text!r}; 表头在第 {start + 1} 行 (否则用 --skip-rows N 指定)"
+        )
+    return start
+
+
+def _read_csv(path: Path, report: LoadReport, skip_rows: int | None = None) -> pd.DataFrame:
+    """Rows of a delimited text file, indexed by their spreadsheet row (header = row 1)."""
     text, encoding = _decode(path.read_bytes(), str(path))
     report.note(f"encoding {encoding}")
-    sample = text[:20000]
+    lines = [ln for ln in text[:20000].splitlines() if ln.strip()]
     try:
-        delimiter = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t|").delimiter
+        sample = lines[min(len(lines) - 1, (skip_rows or 0) + 1)]
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except (csv.Error, IndexError):
         delimiter = ","
     records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    if not records or not any(c.strip() for c in records[0]):
-        raise FacilitiesError(f"{path}: the file is empty or has no header row")
-    header = [c.strip() for c in records[0]]
+    start = _header_index(records, skip_rows, report, path)
+    header = [c.strip() for c in records[start]]
     rows, data = [], []
-    for i, rec in enumerate(records[1:], start=1):
+    for i, rec in enumerate(records[start + 1 :], start=start + 2):
         if not any(c.strip() for c in rec):
             continue  # blank line: not a data row
         if len(rec) > len(header) and not any(c.strip() for c in rec[len(header) :]):
@@ -253,7 +306,8 @@ def _read_csv(path: Path, report: LoadReport) -> pd.DataFrame:
     return df
 
 
-def _read_xlsx(path: Path, sheet, report: LoadReport) -> pd.DataFrame:
+def _read_xlsx(path: Path, sheet, report: LoadReport, skip_rows: int | None = None) -> pd.DataFrame:
+    """Rows of a worksheet, indexed by their sheet row (header = the row it is on)."""
     import openpyxl
 
     try:
@@ -272,18 +326,14 @@ def _read_xlsx(path: Path, sheet, report: LoadReport) -> pd.DataFrame:
         values = [list(r) for r in ws.iter_rows(values_only=True)]
     finally:
         wb.close()
-
-    def empty(v):
-        return v is None or (isinstance(v, str) and not v.strip())
-
-    start = next((i for i, r in enumerate(values) if not all(empty(v) for v in r)), None)
-    if start is None:
+    if not any(_filled(r) for r in values):
         raise FacilitiesError(f"{path}: sheet {ws.title!r} is empty")
+    start = _header_index(values, skip_rows, report, path)
     header = ["" if v is None else str(v).strip() for v in values[start]]
     report.note(f"sheet {ws.title!r}, header on sheet row {start + 1}")
     rows, data = [], []
-    for i, rec in enumerate(values[start + 1 :], start=1):
-        if all(empty(v) for v in rec):
+    for i, rec in enumerate(values[start + 1 :], start=start + 2):
+        if not _filled(rec):
             continue
         rows.append(i)
         data.append(list(rec[: len(header)]) + [None] * (len(header) - len(rec)))
@@ -313,7 +363,7 @@ def _pick(df: pd.DataFrame, given: str | None, names, what: str, path, prefixes=
         hits = _find(df.columns, (), prefixes)
         if len(hits) > 1:
             raise FacilitiesError(
-                f"{path}: several possible {what} columns {hits}; name the one to use"
+                f"{path}: several possible {what} columns {hits}; 用 {_OPTION[what]} 指定要用的一列"
             )
     return hits[0] if hits else None
 
@@ -531,6 +581,7 @@ def load_facilities(
     area_tolerance_m: float = 1000.0,
     duplicate_m: float = 1.0,
     swap_xy: bool = False,
+    skip_rows: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load a facility table into WGS84 points, accounting for every row.
 
@@ -568,6 +619,9 @@ def load_facilities(
     swap_xy : bool
         The x column holds latitudes and the y column longitudes: swap them. Without it a file
         where most rows look swapped is refused (one mix-up, not many bad rows).
+    skip_rows : int, optional
+        Table rows above the header (CSV/XLSX). Default: a title row above the header (one
+        filled cell, as in government directories) is detected, skipped and noted.
 
     Returns
     -------
@@ -598,9 +652,9 @@ def load_facilities(
 
     gx = gy = None
     if suffix in (".csv", ".txt", ".tsv"):
-        table = _read_csv(path, report)
+        table = _read_csv(path, report, skip_rows)
     elif suffix in (".xlsx", ".xlsm"):
-        table = _read_xlsx(path, sheet, report)
+        table = _read_xlsx(path, sheet, report, skip_rows)
     elif suffix == ".xls":
         raise FacilitiesError(f"{path}: old .xls workbooks are not supported; save as .xlsx or CSV")
     else:
@@ -645,7 +699,8 @@ def load_facilities(
             else:
                 raise FacilitiesError(
                     f"{path}: no coordinate columns found (looked for lng/lon/x/经度 and "
-                    f"lat/y/纬度); columns: {list(table.columns)}; name them with x= and y="
+                    f"lat/y/纬度); columns: {list(table.columns)}; 用 --x 与 --y 指定经度列与纬度列"
+                    " (运行配置: x: / y:)"
                 )
         if x == y:
             parts = (

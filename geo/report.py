@@ -1,7 +1,8 @@
 """Row accounting: every input row is either used or reported with a reason.
 
 Every loader returns what it loaded together with a :class:`LoadReport`. A :class:`Rejection`
-names the file, the row (1-based data row as a planner sees it in Excel, header excluded), the
+names the file, the row as a planner sees it (the spreadsheet row, header = row 1; the feature
+number for vector files), the
 field and the reason.
 """
 

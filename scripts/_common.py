@@ -110,6 +110,12 @@ def add_facility_args(
         help="设施坐标系 (必填, 无默认): wgs84, gcj02 (高德/腾讯), bd09 (百度) 或 EPSG:xxxx",
     )
     group.add_argument(
+        "--skip-rows",
+        type=int,
+        metavar="N",
+        help="表头上方有 N 行标题/说明 (默认自动识别只有一格文字的标题行)",
+    )
+    group.add_argument(
         "--swap-xy",
         action="store_true",
         help="经度列与纬度列对调了 (x 列是纬度): 交换两列后再读",
@@ -164,6 +170,7 @@ def load_facilities_from_args(args: argparse.Namespace, *, area=None):
             sheet=sheet_name_or_index(args.sheet),
             area=area,
             swap_xy=bool(getattr(args, "swap_xy", False)),
+            skip_rows=getattr(args, "skip_rows", None),
         )
     except FileNotFoundError:
         raise InputError(f"设施文件不存在 (no such file): {path}") from None

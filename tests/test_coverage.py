@@ -381,7 +381,7 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
     printed = capsys.readouterr().out
     for word in ("类别", "分钟", "面积覆盖率", "60岁以上覆盖率", "为老服务", "演示街道甲", "%"):
         assert word in printed
-    assert "row 8" in printed and "250 m" in printed  # the far facility is reported
+    assert "row 9" in printed and "250 m" in printed  # the far facility (spreadsheet row 9)
     table = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
     assert len(table) == 2 * 3 * 3
     for col in (
@@ -402,7 +402,7 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
     assert {"service_areas", "blind_spots", "nodes"} <= layers
     sa = gpd.read_file(out / "coverage.gpkg", layer="service_areas")
-    assert set(sa["fid"]) >= {"全部", "coverage_helsinki_facilities:1"}
+    assert set(sa["fid"]) >= {"全部", "coverage_helsinki_facilities:2"}
     assert sa.crs.to_epsg() == 4326
     with sqlite3.connect(out / "coverage.gpkg") as con:
         n, empty, zero = con.execute(
@@ -413,7 +413,7 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
             con.execute("select count(*) from nodes where t_elder_care is null").fetchone()[0] == 0
         )
     rejected = pd.read_csv(out / "coverage_rejected.csv", encoding="utf-8-sig")
-    assert rejected["row"].tolist() == [8]
+    assert rejected["row"].tolist() == [9]
 
 
 def test_cli_missing_file_exits_2(tmp_path, capsys):

@@ -16,24 +16,24 @@ from lifecircle.geo.facilities import FacilitiesError, load_categories, load_fac
 COLUMNS = ["fid", "name", "type", "category", "address", "src_file", "src_row", "src_x", "src_y"]
 
 #: Expected outcome of the fixture tables (tests/fixtures/facilities_gbk.csv and
-#: facilities_utf8bom.csv hold the same 14 rows).
+#: facilities_utf8bom.csv hold the same 14 rows), keyed by spreadsheet row (header = row 1).
 LOADED = {
-    1: ("曹杨新村街道综合为老服务中心", "elder_care"),
-    2: ("兰溪路健身苑点", "fitness"),
-    3: ("曹杨公共停车场", "parking"),
-    4: ("曹杨社区卫生服务中心", "health"),
-    5: ("曹杨社区文化活动中心", "culture"),
-    6: ("枫桥路菜市场", "market"),
-    7: ("上海曹杨社区长者照护之家", "elder_care"),
-    12: ("北京某为老服务站", "elder_care"),  # in China: kept unless an area is declared
+    2: ("曹杨新村街道综合为老服务中心", "elder_care"),
+    3: ("兰溪路健身苑点", "fitness"),
+    4: ("曹杨公共停车场", "parking"),
+    5: ("曹杨社区卫生服务中心", "health"),
+    6: ("曹杨社区文化活动中心", "culture"),
+    7: ("枫桥路菜市场", "market"),
+    8: ("上海曹杨社区长者照护之家", "elder_care"),
+    13: ("北京某为老服务站", "elder_care"),  # in China: kept unless an area is declared
 }
 REJECTED = {
-    8: ("经度/纬度", "swapped lat/lon"),
-    9: ("经度", "non-numeric coordinates"),
-    10: ("经度/纬度", "missing coordinates"),
-    11: ("类型", "unknown type"),
-    13: (None, "duplicate: identical row"),
-    14: ("名称", "duplicate: same name within 1 m"),
+    9: ("经度/纬度", "swapped lat/lon"),
+    10: ("经度", "non-numeric coordinates"),
+    11: ("经度/纬度", "missing coordinates"),
+    12: ("类型", "unknown type"),
+    14: (None, "duplicate: identical row"),
+    15: ("名称", "duplicate: same name within 1 m"),
 }
 CAOYANG = box(121.39, 31.22, 121.43, 31.26)
 
@@ -62,14 +62,14 @@ def test_csv_row_accounting(fixtures_dir, name, encoding):
         assert got[row][0] == field, row
         assert got[row][1].startswith(reason), (row, got[row][1])
     assert all(r.file == str(fixtures_dir / name) for r in rep.rejections)
-    assert "same as row 1" in got[13][1] and "same as row 2" in got[14][1]
+    assert "same as row 2" in got[14][1] and "same as row 3" in got[15][1]
     # coordinates: original kept, geometry converted from GCJ-02
     first = gdf.iloc[0]
     assert (first.src_x, first.src_y) == (121.407393, 31.240929)
     lon, lat = gcj02_to_wgs84(121.407393, 31.240929)
     assert first.geometry.x == pytest.approx(lon, abs=1e-12)
     assert first.geometry.y == pytest.approx(lat, abs=1e-12)
-    assert first.fid == f"{name[:-4]}:1" and first.src_file == name
+    assert first.fid == f"{name[:-4]}:2" and first.src_file == name
     assert first.address == "枣阳路" and gdf.iloc[1].address is None
     assert gdf["fid"].is_unique
     assert rep.stats["loaded_elder_care"] == 3
@@ -77,17 +77,17 @@ def test_csv_row_accounting(fixtures_dir, name, encoding):
 
 def test_declared_area_rejects_far_points(fixtures_dir):
     gdf, rep = load_facilities(fixtures_dir / "facilities_gbk.csv", "gcj02", area=CAOYANG)
-    assert rep.balanced and rep.n_loaded == 7 and 12 not in set(gdf["src_row"])
-    field, reason = rejections(rep)[12]
+    assert rep.balanced and rep.n_loaded == 7 and 13 not in set(gdf["src_row"])
+    field, reason = rejections(rep)[13]
     assert field == "经度/纬度" and reason.startswith("far outside the declared area")
     assert "1,0" in reason  # ≈ 1,05x km from the area, stated in metres
     # tolerance: a point 500 m outside the area is kept with the default 1 km, not with 100 m
-    small = box(121.39, 31.22, 121.4034, 31.26)  # row 6 (菜市场) lies 376 m east of it
+    small = box(121.39, 31.22, 121.4034, 31.26)  # row 7 (菜市场) lies 376 m east of it
     g1, _ = load_facilities(fixtures_dir / "facilities_gbk.csv", "gcj02", area=small)
     g2, r2 = load_facilities(
         fixtures_dir / "facilities_gbk.csv", "gcj02", area=small, area_tolerance_m=100
     )
-    assert 6 in set(g1["src_row"]) and 6 not in set(g2["src_row"]) and r2.balanced
+    assert 7 in set(g1["src_row"]) and 7 not in set(g2["src_row"]) and r2.balanced
     # an area given as a GeoDataFrame in a metric CRS works the same way
     gdf_area = gpd.GeoDataFrame(geometry=[CAOYANG], crs=4326).to_crs(32651)
     g3, _ = load_facilities(fixtures_dir / "facilities_gbk.csv", "gcj02", area=gdf_area)
@@ -106,8 +106,8 @@ def test_default_area_is_china(tmp_path):
     gdf, rep = load_facilities(path, "wgs84", category="elder_care")
     assert list(gdf["name"]) == ["上海"]
     assert {r.row: r.reason.split(":")[0] for r in rep.rejections} == {
-        2: "far outside the declared area (远离研究范围)",
         3: "far outside the declared area (远离研究范围)",
+        4: "far outside the declared area (远离研究范围)",
     }
     gdf, rep = load_facilities(path, "wgs84", category="elder_care", area=False)
     assert len(gdf) == 3 and rep.n_rejected == 0
@@ -116,7 +116,7 @@ def test_default_area_is_china(tmp_path):
 def test_default_category_and_no_type_column(fixtures_dir, tmp_path):
     gdf, rep = load_facilities(fixtures_dir / "facilities_gbk.csv", "gcj02", category="elder_care")
     assert rep.balanced and rep.n_loaded == 9
-    office = gdf.set_index("src_row").loc[11]
+    office = gdf.set_index("src_row").loc[12]
     assert office.category == "elder_care" and office.type == "其他/企业办公"
     assert any("default category 'elder_care'" in n for n in rep.notes)
     # without a type column every row takes the default (or "other")
@@ -161,7 +161,7 @@ def test_columns_named_or_detected(tmp_path):
     loc = tmp_path / "loc.csv"
     loc.write_text('name,location\n甲,"121.40,31.20"\n乙,\n', encoding="utf-8")
     gdf, rep = load_facilities(loc, "wgs84")
-    assert list(gdf["src_x"]) == [121.40] and rejections(rep)[2][1].startswith("missing")
+    assert list(gdf["src_x"]) == [121.40] and rejections(rep)[3][1].startswith("missing")
 
 
 def test_malformed_and_blank_lines(tmp_path):
@@ -171,8 +171,8 @@ def test_malformed_and_blank_lines(tmp_path):
         encoding="utf-8",
     )
     gdf, rep = load_facilities(path, "wgs84")
-    assert list(gdf["name"]) == ["甲", "丙"] and list(gdf["src_row"]) == [1, 4]
-    assert rep.balanced and rejections(rep)[3][1].startswith("malformed row")
+    assert list(gdf["name"]) == ["甲", "丙"] and list(gdf["src_row"]) == [2, 5]
+    assert rep.balanced and rejections(rep)[4][1].startswith("malformed row")
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def test_coordinates_out_of_range(tmp_path):
         path, index=False
     )
     gdf, rep = load_facilities(path, "wgs84", category="market")
-    assert len(gdf) == 1 and rejections(rep)[2][1].startswith("coordinates out of range")
+    assert len(gdf) == 1 and rejections(rep)[3][1].startswith("coordinates out of range")
 
 
 def test_unreadable_inputs(tmp_path, fixtures_dir):
@@ -237,8 +237,8 @@ def test_xlsx_sheet(tmp_path):
     wb.save(path)
     gdf, rep = load_facilities(path, "gcj02", sheet="站点")
     assert list(gdf["name"]) == ["曹杨为老服务站", "石泉停车场"]
-    assert list(gdf["src_row"]) == [1, 3] and list(gdf["category"]) == ["elder_care", "parking"]
-    assert rejections(rep) == {4: ("经度", "missing coordinates (缺少坐标)")} and rep.balanced
+    assert list(gdf["src_row"]) == [2, 4] and list(gdf["category"]) == ["elder_care", "parking"]
+    assert rejections(rep) == {5: ("经度", "missing coordinates (缺少坐标)")} and rep.balanced
     assert gdf["src_x"].iloc[0] == 121.407393
     with pytest.raises(FacilitiesError, match="no sheet"):
         load_facilities(path, "gcj02", sheet="nope")
@@ -481,11 +481,11 @@ def test_shared_eldercare_file_accounts_for_all_72_rows(shared_data):
     gdf, rep = load_facilities(path, "gcj02")
     assert (rep.n_input, rep.n_loaded, rep.n_rejected) == (72, 61, 11) and rep.balanced
     got = rejections(rep)
-    assert got[12] == ("lng/lat", "missing coordinates (缺少坐标)")  # 爱照护总部, no coordinates
+    assert got[13] == ("lng/lat", "missing coordinates (缺少坐标)")  # 爱照护总部, Excel row 13
     offices = {r for r, (_, reason) in got.items() if reason.startswith("unknown type")}
-    assert offices == {1, 2, 7, 22, 34, 35, 36, 37, 39, 54}
+    assert offices == {2, 3, 8, 23, 35, 36, 37, 38, 40, 55}
     assert gdf["category"].value_counts().to_dict() == {"elder_care": 49, "health": 12}
-    assert sorted(gdf["src_row"].tolist() + list(got)) == list(range(1, 73))
+    assert sorted(gdf["src_row"].tolist() + list(got)) == list(range(2, 74))
 
 
 def test_shared_eldercare_rows_fall_inside_putuo(shared_data):
@@ -496,17 +496,17 @@ def test_shared_eldercare_rows_fall_inside_putuo(shared_data):
     rows_inside = set(gdf["src_row"][inside])
     # every site named 普陀区 lies in the (simplified) outline once converted from GCJ-02
     named = set(gdf["src_row"][gdf["name"].str.contains("普陀区")])
-    assert named == {13, 14, 15, 17, 20, 40, 67} and named <= rows_inside
-    assert rows_inside == named | {4, 11, 16, 18, 19, 21, 25, 30, 44, 55, 70, 72}
+    assert named == {14, 15, 16, 18, 21, 41, 68} and named <= rows_inside
+    assert rows_inside == named | {5, 12, 17, 19, 20, 22, 26, 31, 45, 56, 71, 73}
     # read as WGS84 (the mistake the declaration prevents), 爱晚亭敬老院 lands 320 m outside
     raw = gpd.GeoSeries(gpd.points_from_xy(gdf["src_x"], gdf["src_y"]), crs=4326).to_crs(32651)
     wrong = set(gdf["src_row"][raw.within(outline).to_numpy()])
-    assert {14, 18} <= rows_inside - wrong
+    assert {15, 19} <= rows_inside - wrong
     # the outline as the declared area (1 km tolerance) keeps those and nearby sites only
     near, rep = load_facilities(
         shared_data / "facilities" / "eldercare_shanghai_gcj02.csv", "gcj02", area=putuo
     )
-    assert rep.balanced and set(near["src_row"]) == rows_inside | {68}  # 静安区精神卫生中心, 794 m
+    assert rep.balanced and set(near["src_row"]) == rows_inside | {69}  # 静安区精神卫生中心, 794 m
 
 
 def test_shared_parks_file(shared_data):
@@ -514,5 +514,5 @@ def test_shared_parks_file(shared_data):
     assert (rep.n_input, rep.n_loaded) == (277, 277) and rep.balanced
     assert set(gdf["category"]) == {"park"}
     first = gdf.iloc[0]
-    assert (first["name"], first["src_row"]) == ("大华公园城市丽景街", 1)
+    assert (first["name"], first["src_row"]) == ("大华公园城市丽景街", 2)
     assert (first.geometry.x, first.geometry.y) == (121.4622873, 31.3157458)  # WGS84: unshifted

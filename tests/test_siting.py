@@ -389,7 +389,7 @@ def test_generate_candidates_min_spacing(line):
 def test_read_candidates_gcj02(fixtures_dir):
     gdf, rep = read_candidates(fixtures_dir / "siting_candidates_gcj02.csv", "gcj02")
     assert len(gdf) == 3 and rep.n_input == 4 and rep.balanced
-    assert rep.rejections[0].row == 4
+    assert rep.rejections[0].row == 5  # spreadsheet row (header = row 1)
     lon, lat = gcj02_to_wgs84(
         [121.4322726, 121.4364665, 121.4385631], [31.2628282, 31.2628744, 31.2628972]
     )
@@ -586,7 +586,7 @@ def test_cli_site_whatif_and_mclp(tmp_path, capsys):
     layers = dict(pyogrio.list_layers(out / "sites.gpkg"))
     assert {"sites", "new_coverage", "candidates"} <= set(layers)
     rejected = pd.read_csv(out / "site_rejected.csv", encoding="utf-8-sig")
-    assert rejected["row"].tolist() == [2]  # the station far away is reported, not lost
+    assert rejected["row"].tolist() == [3]  # the station far away (Excel row 3) is reported
     ranking = pd.read_csv(out / "candidates.csv", encoding="utf-8-sig")
     # ranked after all new sites: only the junction at x=700 and its lane are left uncovered
     assert len(ranking) == 4 and ranking["gain_pop_5min"].tolist() == [2.0, 0.0, 0.0, 0.0]
