@@ -13,8 +13,10 @@ from .inputs import (
     demo_inputs,
     network_extent_boundary,
 )
-from .pipeline import PIPELINE_STEPS, PipelineResult, run_pipeline, summary_lines
+from .pipeline import PIPELINE_STEPS, run_pipeline
+from .result import PipelineResult, summary_lines
 from .siting import NewSites, site_new_facilities
+from .study import RunOptions, Study
 from .writers import write_corridors, write_coverage, write_rejections, write_sites
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "NewSites",
     "PipelineInputs",
     "PipelineResult",
+    "RunOptions",
+    "Study",
     "config_inputs",
     "demo_inputs",
     "network_extent_boundary",
