@@ -32,6 +32,36 @@ DATA_ENV = "LIFECIRCLE_DATA"
 SHANGHAI_UTM = "EPSG:32651"
 WGS84 = "EPSG:4326"
 
+
+@dataclass(frozen=True)
+class OnlineSettings:
+    """Limits of every call to OpenStreetMap's online services (Overpass, Nominatim).
+
+    Parameters
+    ----------
+    timeout_s : float
+        Connect and read timeout of one request, in seconds (CLI ``--osm-timeout``). A server
+        that accepts the connection and never answers costs this long once: a read timeout is
+        not retried.
+    retries : int
+        How many times a refused connection, HTTP 429 (too many requests) or 5xx answer is
+        retried before giving up (CLI ``--osm-retries``).
+    backoff_s : float
+        First pause between retries; it doubles each time (a server's ``Retry-After`` is
+        honoured up to ``max_backoff_s``).
+    max_backoff_s : float
+        Longest single pause.
+    """
+
+    timeout_s: float = 30.0
+    retries: int = 3
+    backoff_s: float = 2.0
+    max_backoff_s: float = 30.0
+
+
+#: The limits used unless a caller sets others (:func:`lifecircle.geo.osm_online.online_limits`).
+DEFAULT_ONLINE = OnlineSettings()
+
 #: Folder of the project's own data files (YAML registers), inside the installed package.
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 

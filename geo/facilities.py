@@ -986,9 +986,12 @@ def facilities_from_osm(
         gs = polygon.geometry if isinstance(polygon, gpd.GeoDataFrame) else polygon
         gs = gs.to_crs(WGS84) if gs.crs is not None else gs
         polygon = shapely.union_all(gs.values)
+    from .osm_online import osmnx_settings
+
     tags = osm_tags(categories)
     try:
-        feats = ox.features_from_polygon(polygon, tags)
+        with osmnx_settings():  # bounded requests (timeout, retries), settings restored
+            feats = ox.features_from_polygon(polygon, tags)
     except InsufficientResponseError:
         feats = gpd.GeoDataFrame(geometry=[], crs=WGS84)
     return facilities_from_osm_features(feats, categories, source="OpenStreetMap (Overpass)")

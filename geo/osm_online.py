@@ -5,6 +5,16 @@ rate limiting). The online loaders of :mod:`lifecircle.geo.network` and
 :mod:`lifecircle.geo.boundaries` change those settings only for the duration of one call through
 :func:`osmnx_settings`, so that a caller's own osmnx configuration is left as it was.
 
+Limits: inside :func:`osmnx_settings` every HTTP request osmnx makes to Overpass and Nominatim
+goes through :class:`BoundedRequests` (a stand-in for the ``requests`` module in osmnx's request
+code): a connect/read timeout, a bounded number of retries with doubling pauses for refused
+connections, HTTP 429 and 5xx (osmnx alone sleeps and retries a 429 without end), then
+:class:`OnlineError` naming the endpoint and the options that change the limits. A read
+timeout is not retried. An answer that is not JSON is reported as what came back. Nominatim
+results missing ``importance`` or ``boundingbox`` are completed before osmnx reads them. The
+limits are :class:`lifecircle.settings.OnlineSettings`, set for a block by
+:func:`online_limits` (the CLI's ``--osm-timeout`` and ``--osm-retries``).
+
 Caching: osmnx stores every Overpass and Nominatim answer as a JSON file in
 ``settings.cache_folder`` (``./cache`` by default) keyed by the request URL, and answers a repeated
 request from that file without touching the network. The loaders keep ``use_cache=True`` unless
@@ -13,19 +23,198 @@ told otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ..settings import WGS84
+from ..settings import DEFAULT_ONLINE, WGS84, OnlineSettings
 from .crs import metric_crs_for
 
-__all__ = ["osmnx_settings", "cache_overrides", "polygon_wgs84", "buffer_polygon"]
+__all__ = [
+    "BoundedRequests",
+    "OnlineError",
+    "buffer_polygon",
+    "cache_overrides",
+    "current_limits",
+    "online_limits",
+    "osmnx_settings",
+    "polygon_wgs84",
+]
+
+_LIMITS: ContextVar[OnlineSettings] = ContextVar("lifecircle_online_limits", default=DEFAULT_ONLINE)
+
+#: How a planner changes the limits (named in every error).
+OPTIONS_HINT = (
+    "可用 --osm-timeout 秒数 和 --osm-retries 次数 调整（OnlineSettings.timeout_s / retries）"
+)
+
+
+class OnlineError(ConnectionError):
+    """OpenStreetMap's service gave no usable answer within the limits (the message says why)."""
+
+
+def current_limits() -> OnlineSettings:
+    """The online limits in force (:func:`online_limits`, else the defaults)."""
+    return _LIMITS.get()
+
+
+@contextmanager
+def online_limits(limits: OnlineSettings | None = None, **changes) -> Iterator[OnlineSettings]:
+    """Use other online limits for a ``with`` block, e.g. ``online_limits(timeout_s=5)``.
+
+    Parameters
+    ----------
+    limits : OnlineSettings, optional
+        The limits (default: those in force); ``None`` values in ``changes`` are ignored.
+    **changes
+        Fields of :class:`lifecircle.settings.OnlineSettings` to change.
+    """
+    base = limits or _LIMITS.get()
+    new = dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
+    token = _LIMITS.set(new)
+    try:
+        yield new
+    finally:
+        _LIMITS.reset(token)
+
+
+class BoundedRequests:
+    """Stands in for the ``requests`` module in osmnx's request code: bounded, retried, checked.
+
+    Parameters
+    ----------
+    real : module
+        The real ``requests`` module.
+    limits : OnlineSettings
+    """
+
+    def __init__(self, real, limits: OnlineSettings):
+        self._real = real
+        self.limits = limits
+        self.Request = real.Request
+        self.exceptions = real.exceptions
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def get(self, url, **kwargs):
+        return self._send("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self._send("POST", url, **kwargs)
+
+    def _pause(self, attempt: int, response=None) -> float:
+        lim = self.limits
+        pause = lim.backoff_s * 2**attempt
+        after = response.headers.get("Retry-After") if response is not None else None
+        if after is not None:
+            with suppress(ValueError):
+                pause = float(after)
+        return max(0.0, min(pause, lim.max_backoff_s))
+
+    def _fail(self, endpoint: str, what: str) -> OnlineError:
+        lim = self.limits
+        return OnlineError(
+            f"OpenStreetMap 服务 {endpoint} {what}（超时 {lim.timeout_s:g} 秒，重试 "
+            f"{lim.retries} 次）。请稍后再试，或{OPTIONS_HINT}"
+        )
+
+    def _send(self, method: str, url: str, **kwargs):
+        exc_ = self._real.exceptions
+        lim = self.limits
+        kwargs["timeout"] = (lim.timeout_s, lim.timeout_s)
+        endpoint = str(url).split("?")[0]
+        last = ""
+        for attempt in range(lim.retries + 1):
+            try:
+                response = self._real.request(method, url, **kwargs)
+            except exc_.ReadTimeout:
+                raise self._fail(endpoint, f"在 {lim.timeout_s:g} 秒内没有应答") from None
+            except exc_.RequestException as exc:  # refused, reset, DNS, connect timeout
+                last = f"无法连接: {type(exc).__name__}"
+                if attempt < lim.retries:
+                    time.sleep(self._pause(attempt))
+                continue
+            code = response.status_code
+            if code == 429 or code >= 500:
+                last = f"HTTP {code} {response.reason or ''}".strip()
+                if attempt < lim.retries:
+                    time.sleep(self._pause(attempt, response))
+                continue
+            return self._checked(endpoint, response)
+        raise self._fail(endpoint, f"{lim.retries + 1} 次请求均失败，最后一次：{last}")
+
+    def _checked(self, endpoint: str, response):
+        if endpoint.rstrip("/").endswith("/status"):
+            return response  # Overpass's status page is plain text
+        try:
+            response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "?")
+            text = " ".join(response.text[:160].split())
+            raise self._fail(
+                endpoint, f"返回的不是 JSON 数据 (HTTP {response.status_code}, {kind}): {text!r}"
+            ) from None
+        if response.status_code >= 400:
+            text = " ".join(response.text[:160].split())
+            raise self._fail(endpoint, f"拒绝了请求 (HTTP {response.status_code}): {text!r}")
+        return response
+
+
+def _complete_nominatim(results):
+    """Nominatim results with ``importance``, ``boundingbox``, ``lat``/``lon`` filled in."""
+    out = []
+    for r in results if isinstance(results, list) else []:
+        if not isinstance(r, dict):
+            continue
+        r = dict(r)
+        r.setdefault("importance", 0.0)
+        geo = r.get("geojson")
+        if isinstance(geo, dict) and ("boundingbox" not in r or "lat" not in r):
+            try:
+                shape = shapely.geometry.shape(geo)
+                minx, miny, maxx, maxy = shape.bounds
+                r.setdefault("boundingbox", [str(miny), str(maxy), str(minx), str(maxx)])
+                c = shape.representative_point()
+                r.setdefault("lat", str(c.y))
+                r.setdefault("lon", str(c.x))
+            except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException):
+                pass
+        out.append(r)
+    return out
+
+
+@contextmanager
+def _bounded_osmnx(limits: OnlineSettings) -> Iterator[None]:
+    """Route osmnx's Overpass/Nominatim/DNS requests through :class:`BoundedRequests`."""
+    import requests
+    from osmnx import _http, _nominatim, _overpass
+
+    shim = BoundedRequests(requests, limits)
+    modules = (_overpass, _nominatim, _http)
+    saved = [m.requests for m in modules]
+    download = _nominatim._download_nominatim_element
+
+    def tolerant(*args, **kwargs):
+        return _complete_nominatim(download(*args, **kwargs))
+
+    try:
+        for m in modules:
+            m.requests = shim
+        _nominatim._download_nominatim_element = tolerant
+        yield
+    finally:
+        for m, old in zip(modules, saved, strict=True):
+            m.requests = old
+        _nominatim._download_nominatim_element = download
 
 
 @contextmanager
@@ -33,7 +222,9 @@ def osmnx_settings(**overrides) -> Iterator[object]:
     """Set ``osmnx.settings`` attributes for the duration of a ``with`` block.
 
     Every overridden setting is restored on exit, and so is ``socket.getaddrinfo``, which osmnx
-    replaces to pin the Overpass host to one IP address.
+    replaces to pin the Overpass host to one IP address. Inside the block every request is
+    bounded by :func:`current_limits` (see the module docstring), whatever osmnx's
+    ``requests_timeout`` says.
 
     Parameters
     ----------
@@ -56,12 +247,16 @@ def osmnx_settings(**overrides) -> Iterator[object]:
     unknown = sorted(k for k in overrides if not hasattr(ox.settings, k))
     if unknown:
         raise ValueError(f"not osmnx settings: {unknown}")
+    # osmnx's own requests_timeout is left alone: it is written into the Overpass query, so
+    # into the cache key; the HTTP timeout itself is the shim's
+    limits = current_limits()
     saved = {k: getattr(ox.settings, k) for k in overrides}
     getaddrinfo = socket.getaddrinfo
     try:
         for key, value in overrides.items():
             setattr(ox.settings, key, value)
-        yield ox.settings
+        with _bounded_osmnx(limits):
+            yield ox.settings
     finally:
         for key, value in saved.items():
             setattr(ox.settings, key, value)

@@ -148,6 +148,11 @@ class FakeOSM:
     requests : list of dict
         One entry per HTTP request: ``method``, ``path`` (endpoint name such as
         ``interpreter``, ``lookup``, ``search``, ``status``), ``params``, ``body``.
+    faults : list
+        Misbehaviour for the next requests, one item consumed per request (then normal
+        answers): an HTTP status (``429``, ``500``: an HTML error page, ``Retry-After: 0``),
+        ``"hang"`` (never answer until the server stops) or ``"garbage"`` (200 with an HTML
+        page instead of JSON).
     """
 
     def __init__(self, overpass: dict | None = None, nominatim: list | None = None):
@@ -158,6 +163,8 @@ class FakeOSM:
         self.elements = overpass["elements"]
         self.places = nominatim
         self.requests: list[dict] = []
+        self.faults: list = []
+        self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -197,6 +204,23 @@ class FakeOSM:
                 fake.requests.append(
                     {"method": method, "path": endpoint, "params": params, "body": body}
                 )
+                fault = fake.faults.pop(0) if fake.faults else None
+                if fault == "hang":
+                    fake._stopping.wait(60)
+                    return
+                if fault == "garbage":
+                    self._reply(
+                        200, "<html><body>502 Bad Gateway (nginx)</body></html>", "text/html"
+                    )
+                    return
+                if isinstance(fault, int):
+                    self.send_response(fault)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", "13")
+                    self.end_headers()
+                    self.wfile.write(b"<html></html>")
+                    return
                 try:
                     status, payload, ctype = fake.answer(endpoint, params)
                 except ValueError as exc:
@@ -215,6 +239,7 @@ class FakeOSM:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

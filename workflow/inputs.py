@@ -229,8 +229,12 @@ def _overpass_overrides() -> dict:
 
 
 def _offline_message(what: str, exc: BaseException) -> str:
+    from ..geo.osm_online import OnlineError
+
     url = getattr(getattr(exc, "request", None), "url", None)
     reason = f"{type(exc).__name__}: {url}" if url else f"{type(exc).__name__}: {str(exc)[:120]}"
+    if isinstance(exc, OnlineError):  # names the endpoint, what came back and the options
+        reason = str(exc)
     return (
         f"无法从 OpenStreetMap 下载{what}（{reason}）。"
         "路网必须联网下载；离线时请用 --network PATH 或在配置中写 network: {source: file, "
