@@ -140,6 +140,10 @@ class BoundedRequests:
                 raise self._fail(endpoint, f"在 {lim.timeout_s:g} 秒内没有应答") from None
             except exc_.RequestException as exc:  # refused, reset, DNS, connect timeout
                 last = f"无法连接: {type(exc).__name__}"
+                if _unresolvable(exc):  # no DNS: offline, retrying cannot help
+                    raise self._fail(
+                        endpoint, f"无法解析主机名（离线？）: {type(exc).__name__}"
+                    ) from None
                 if attempt < lim.retries:
                     time.sleep(self._pause(attempt))
                 continue
@@ -167,6 +171,24 @@ class BoundedRequests:
             text = " ".join(response.text[:160].split())
             raise self._fail(endpoint, f"拒绝了请求 (HTTP {response.status_code}): {text!r}")
         return response
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """Whether a request failed because the host name could not be resolved."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, socket.gaierror) or "NameResolution" in type(exc).__name__:
+            return True
+        text = str(exc)
+        if "Name or service not known" in text or "Temporary failure in name resolution" in text:
+            return True
+        exc = (
+            exc.__cause__
+            or exc.__context__
+            or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
+        )
+    return False
 
 
 def _complete_nominatim(results):
