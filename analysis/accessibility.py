@@ -1,7 +1,7 @@
 """Capacity-aware accessibility: two-step floating catchment (2SFCA) and its enhanced variant.
 
 For a category and a walking threshold ``d0`` (the same walking metres as coverage,
-:func:`lifecircle.analysis.walks.walk_cost_matrix`):
+:func:`lifecircle.analysis.point_walks.walk_cost_matrix`):
 
 1. each facility ``j`` with capacity ``S_j`` (beds, places, floor area; 1 each when unknown)
    serves the older residents within ``d0``: ``R_j = S_j / Σ_i W(d_ij) · P_i``;
@@ -31,7 +31,7 @@ from scipy import sparse
 
 from ..geo.network import WalkNetwork
 from ..geo.snap import SnapResult, snap_points
-from .walks import walk_cost_matrix
+from .point_walks import walk_cost_matrix
 
 __all__ = [
     "DEFAULT_BANDS",

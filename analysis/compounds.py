@@ -26,7 +26,7 @@ import shapely
 from ..geo.network import WalkNetwork
 from ..geo.snap import SnapResult, snap_points, street_index
 from ..settings import WGS84, SpeedProfile, get_profile
-from .walks import nearest_walks
+from .point_walks import nearest_walks
 
 __all__ = [
     "BASIS_CENTROID",

@@ -17,8 +17,8 @@ from scipy import sparse
 from ..geo.network import WalkNetwork
 from ..geo.snap import SnapResult, snap_points
 from .coverage import demand_distances, nearest_facility_distances
-from .service_areas import undirected_edges
 from .siting import site_node_distances
+from .walk import undirected_edges
 
 __all__ = ["nearest_walks", "walk_cost_matrix"]
 
