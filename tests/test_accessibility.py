@@ -17,7 +17,7 @@ from lifecircle.analysis.accessibility import (
     two_step_fca,
     weighted_quantile,
 )
-from lifecircle.analysis.walks import nearest_walks, walk_cost_matrix
+from lifecircle.analysis.point_walks import nearest_walks, walk_cost_matrix
 from lifecircle.geo.snap import snap_points
 
 
