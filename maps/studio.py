@@ -19,7 +19,6 @@ Policy allows only the page's own scripts (by hash), so no inline event handler 
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import json
 import re
@@ -35,7 +34,7 @@ from ..analysis.siting import SitingProblem
 from ..geo.crs import out_of_china
 from ..settings import WGS84, get_profile, threshold_cost
 from . import style as st
-from .offline import asset_registry
+from .offline import add_csp, asset_registry
 
 __all__ = [
     "STUDIO_BASEMAPS",
@@ -50,17 +49,12 @@ __all__ = [
 _LEAFLET_JS = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
 _LEAFLET_CSS = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"
 
-#: Tile basemaps the studio can draw: name → (URL template, attribution, hosts for the CSP).
-STUDIO_BASEMAPS: dict[str, tuple[str, str, str]] = {
-    "osm": (
-        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        "© OpenStreetMap contributors",
-        "https://tile.openstreetmap.org",
-    ),
+#: Tile basemaps the studio can draw (WGS84 tiles only): name → (URL template, attribution).
+STUDIO_BASEMAPS: dict[str, tuple[str, str]] = {
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors"),
     "positron": (
         "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png",
         "© OpenStreetMap contributors © CARTO",
-        "https://*.basemaps.cartocdn.com",
     ),
 }
 
@@ -474,7 +468,11 @@ def studio_payload(
         "n_existing_snapped": int(prob.sites["snapped"].to_numpy()[ex].sum()) if len(ex) else 0,
         "candidates": _site_seeds(prob, cand),
         "boundary": _boundary_rings(boundary),
-        "basemap": options.basemap,
+        "basemap": (
+            dict(zip(("url", "attribution"), STUDIO_BASEMAPS[options.basemap], strict=True))
+            if options.basemap in STUDIO_BASEMAPS
+            else None
+        ),
     }
 
 
@@ -492,35 +490,20 @@ def _asset(name: str) -> str:
     return resources.files("lifecircle.maps").joinpath("studio_assets", name).read_text("utf-8")
 
 
-def _sha256(text: str) -> str:
-    return (
-        "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
-    )
-
-
 def _script_text(text: str) -> str:
     return re.sub(r"</(script)", r"<\\/\1", text, flags=re.I)
 
 
 def render_studio(payload: dict) -> str:
-    """The page: template + inlined Leaflet + the data block + the studio script, with a CSP
-    allowing exactly these scripts (by hash), inline styles and ``data:`` images (and the
-    basemap's tile host when there is one)."""
+    """The page: template + inlined Leaflet + the data block + the studio script, with the
+    offline maps' Content-Security-Policy (:func:`lifecircle.maps.offline.add_csp`: only these
+    scripts run, by hash; no connections)."""
     reg = asset_registry()
     leaflet_js = _script_text(reg[_LEAFLET_JS])
     leaflet_css = re.sub(r"</(style)", r"<\\/\1", reg[_LEAFLET_CSS], flags=re.I)
     studio_js = _script_text(_asset("studio.js"))
-    img = "data:"
-    if payload["basemap"] in STUDIO_BASEMAPS:
-        img += " " + STUDIO_BASEMAPS[payload["basemap"]][2]
-    csp = (
-        f"default-src 'none'; script-src {_sha256(leaflet_js)} {_sha256(studio_js)}; "
-        f"style-src 'unsafe-inline'; img-src {img}; font-src data:; connect-src 'none'; "
-        "base-uri 'none'; form-action 'none'"
-    )
     page = _asset("studio.html")
     parts = {
-        "__CSP__": html.escape(csp, quote=False).replace('"', "&quot;"),
         "__TITLE__": html.escape(payload["title"]),
         "__LEAFLET_CSS__": leaflet_css,
         "__STUDIO_CSS__": _asset("studio.css"),
@@ -528,7 +511,8 @@ def render_studio(payload: dict) -> str:
         "__DATA__": _json_for_script(payload),
         "__STUDIO_JS__": studio_js,
     }
-    return re.sub("|".join(map(re.escape, parts)), lambda m: parts[m.group(0)], page)
+    page = re.sub("|".join(map(re.escape, parts)), lambda m: parts[m.group(0)], page)
+    return add_csp(page)
 
 
 def build_studio(

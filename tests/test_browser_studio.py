@@ -98,7 +98,7 @@ def _random_points(net, n: int, seed: int, pad_m: float = 300.0) -> np.ndarray:
 def _assert_same_as_python(driver, prob: SitingProblem, lon: float, lat: float) -> dict:
     """Add one site in the page and in Python; compare snap, walks, gains and coverage."""
     js = _api(driver, "addSite(arguments[0], arguments[1])", float(lon), float(lat))
-    wi = prob.what_if([(lon, lat)], polygons=False)
+    wi = prob.what_if([(lon, lat)], coords="wgs84", polygons=False)
     k = int(wi.site_idx[0])
     assert js["snap_m"] == pytest.approx(prob.sites["snap_m"].iat[k], abs=0.1)
     assert js["ok"] == bool(prob.sites["snapped"].iat[k])
@@ -165,7 +165,7 @@ def test_helsinki_api_equals_python(browser, helsinki):
     # sites accumulate: sequential (marginal) gains as gains_table gives them
     three = pts[[i for i, r in enumerate(results) if r["ok"]][:3]]
     ids = [_api(browser, "addSite(arguments[0], arguments[1])", *p)["id"] for p in three]
-    idx = prob.add_sites(three)
+    idx = prob.add_sites(three, coords="wgs84")
     gt = prob.gains_table(idx, prob.existing_idx)
     sites = _api(browser, "state()")["sites"]
     for m in prob.minutes:
@@ -198,7 +198,7 @@ def test_helsinki_clicks_panel_recommend_and_screenshot(browser, helsinki):
         ActionChains(browser).move_to_element_with_offset(canvas, dx, dy).click().perform()
     st = _api(browser, "state()")
     assert len(st["sites"]) == 3 and st["last_ms"] < 100
-    idx = prob.add_sites([(s["lon"], s["lat"]) for s in st["sites"]])
+    idx = prob.add_sites([(s["lon"], s["lat"]) for s in st["sites"]], coords="wgs84")
     gt = prob.gains_table(idx, prob.existing_idx)
     assert [s["gains"]["15"]["nodes"] for s in st["sites"]] == gt["gain_pop_15min"].astype(
         int
@@ -291,7 +291,7 @@ def test_20k_grid_size_click_time_and_recommend(browser, tmp_path):
     ex_nodes = rng.choice(net.n_nodes, 40, replace=False)
     from lifecircle.analysis.siting import sites_from_lonlat
 
-    existing = sites_from_lonlat(net.lonlat[ex_nodes])
+    existing = sites_from_lonlat(net.lonlat[ex_nodes], "wgs84")
     cands = generate_candidates(net, spacing_m=340.0).iloc[:500]
     assert len(cands) == 500
     res = build_studio(net, dem, tmp_path / "grid.html", existing=existing, candidates=cands)
@@ -305,7 +305,6 @@ def test_20k_grid_size_click_time_and_recommend(browser, tmp_path):
         time.sleep(0.1)
         st = _api(browser, "state()")
         times.append(st["last_ms"])
-        print("  click", round(st["last_ms"], 1), round(st["search_ms"], 1), st["timing"])
         paints.append(st["paint_ms"])
     print(f"click → numbers {max(times):.1f} ms, → painted {max(paints):.1f} ms")
     assert len(st["sites"]) >= 4 and max(times) <= 100  # a click may land on a facility icon

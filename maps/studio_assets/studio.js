@@ -558,10 +558,8 @@
   var netPane = map.createPane("lc-net"); netPane.style.zIndex = 350;
   var markerPane = map.createPane("lc-reach"); markerPane.style.zIndex = 430;
   var netRenderer = L.canvas({pane: "lc-net"});
-  if (DATA.basemap && DATA.basemap !== "none") {
-    var BM = {osm: ["https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors"],
-              positron: ["https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png", "© OpenStreetMap contributors © CARTO"]};
-    if (BM[DATA.basemap]) { L.tileLayer(BM[DATA.basemap][0], {attribution: BM[DATA.basemap][1], maxZoom: 19}).addTo(map); }
+  if (DATA.basemap) {
+    L.tileLayer(DATA.basemap.url, {attribution: escapeHtml(DATA.basemap.attribution), maxZoom: 19}).addTo(map);
   }
   L.control.scale({imperial: false, metric: true}).addTo(map);
   function escapeHtml(text) {
