@@ -133,7 +133,7 @@ def _assert_same_as_python(driver, prob: SitingProblem, lon: float, lat: float) 
 # ------------------------------------------------------------------------------ Helsinki
 @pytest.fixture(scope="module")
 def helsinki(tmp_path_factory):
-    from lifecircle.scripts.pipeline import demo_inputs
+    from lifecircle.workflow import demo_inputs
 
     inp = demo_inputs()
     fac = inp.facilities[inp.facilities["category"] == "health"]
