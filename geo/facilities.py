@@ -257,7 +257,9 @@ def _header_index(records: list, skip_rows: int | None, report: LoadReport, path
         return start
     filled = [(i, _filled(r)) for i, r in enumerate(records) if _filled(r)]
     if not filled:
-        raise FacilitiesError(f"{path}: 文件为空或没有表头 (the file is empty or has no header row)")
+        raise FacilitiesError(
+            f"{path}: 文件为空或没有表头 (the file is empty or has no header row)"
+        )
     start = filled[0][0]
     titles = []
     for (i, k), (_, k_next) in zip(filled[:5], filled[1:6], strict=False):
