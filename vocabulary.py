@@ -146,12 +146,29 @@ SHARE_COLUMNS = {
 
 KIND_LABELS = {"ring": "环线", "axis": "轴线", "themed": "主题街", "gateway": "门户节点"}
 SITE_KIND_LABELS = {
-    "optimal": "优化选址",
+    "optimal": "最优选址 (已证明)",
+    "greedy": "贪心选址 (启发式)",
+    "best_found": "选址 (未证明最优)",
     "proposed": "拟建",
     "existing": "现状",
     "candidate": "候选",
 }
+#: Siting models as the console, tables and report name them.
+MODEL_LABELS = {
+    "mclp": "最大覆盖模型 (MCLP)",
+    "lscp": "最少设施覆盖模型 (LSCP)",
+    "pmedian": "P-中值模型 (总步行距离最小)",
+    "greedy": "贪心+交换法 (启发式)",
+    "greedy-mclp": "贪心+交换法 (启发式, 最大覆盖)",
+    "greedy-pmedian": "贪心+交换法 (启发式, 总步行距离)",
+    "what-if": "假设分析 (拟建站点)",
+}
+
 STATUS_LABELS = {
+    "optimal": "已证明最优",
+    "heuristic": "启发式解",
+    "time_limit": "达到时间上限",
+    "infeasible": "无可行解",
     "ok": "完整",
     "partial": "有断点/未匹配",
     "unresolved": "未能匹配",

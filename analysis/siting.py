@@ -68,6 +68,7 @@ __all__ = [
     "generate_candidates",
     "read_candidates",
     "relabel_gains",
+    "site_kind",
     "sites_from_lonlat",
     "parse_lonlat",
     "site_node_distances",
@@ -764,7 +765,11 @@ class SitingProblem:
             if col not in dem.columns or dem[col].isna().all():
                 base = dem["pop"] if col == "pop60" else 1.0
                 if len(dem):
-                    report.note(f"demand has no {col}: using {'pop' if col == 'pop60' else 1}")
+                    report.note(
+                        "需求点没有 60岁以上人口 (pop60): 60岁以上权重按全部需求计"
+                        if col == "pop60"
+                        else "需求点没有人口 (pop): 每个需求点权重 1"
+                    )
                 dem[col] = base
             vals = pd.to_numeric(dem[col], errors="coerce").to_numpy(dtype=float)
             bad = ~np.isfinite(vals) | (vals < 0)
@@ -1352,6 +1357,14 @@ class OptimalSites:
     selection: SiteSelection
 
 
+def site_kind(status: str) -> str:
+    """``kind`` of a model's site: ``optimal`` only when proven, ``greedy`` for the heuristic
+    (its bound and gap are in the table), ``best_found`` for an exact model stopped early."""
+    if status == "optimal":
+        return "optimal"
+    return "greedy" if status == "heuristic" else "best_found"
+
+
 def optimal_sites(
     problem: SitingProblem,
     model: str = "mclp",
@@ -1395,7 +1408,7 @@ def optimal_sites(
     )
     base, new = sel.result.locked, sel.result.sites
     table = sel.table.copy()
-    table["kind"] = "optimal"
+    table["kind"] = site_kind(sel.summary["status"])
     if category is not None:
         table["category"] = category
     table["profile"] = problem.profile.name
@@ -1405,7 +1418,7 @@ def optimal_sites(
         table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84
     )
     newcov = problem.new_coverage(new, base)
-    newcov["kind"] = "optimal"
+    newcov["kind"] = site_kind(sel.summary["status"])
     ranking = problem.rank_candidates(
         np.concatenate([base, new]), minutes=float(minutes), weight=weight
     ).drop(columns="site_index")

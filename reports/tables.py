@@ -13,6 +13,7 @@ from ..vocabulary import (
     BASIS_VALUES,
     COLUMN_LABELS,
     KIND_LABELS,
+    MODEL_LABELS,
     NODE_COLUMN_LABELS,
     SITE_KIND_LABELS,
     STATUS_LABELS,
@@ -119,6 +120,8 @@ def zh_columns(
                 break
     if "status" in out.columns:
         out["status"] = out["status"].map(lambda s: STATUS_LABELS.get(s, s))
+    if "model" in out.columns:
+        out["model"] = out["model"].map(lambda s: MODEL_LABELS.get(s, s))
     if "profile" in out.columns:
         out["profile"] = out["profile"].map(lambda p: p if pd.isna(p) else profile_label(p))
     for col, values in (("demand_basis", BASIS_VALUES), ("demand", BASIS_VALUES)):

@@ -44,6 +44,7 @@ __all__ = [
     "print_result",
     "rejection_text",
     "require_coords_arg",
+    "show_progress",
     "resolve_path",
     "run_pipeline_and_print",
     "share60_from_args",
@@ -64,6 +65,14 @@ def resolve_path(path: str | Path) -> Path:
         if base is not None and (base / path).exists():
             return base / path
     return p
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal, and never with ``--quiet``: a log file or a pipe gets
+    plain lines, not bar debris."""
+    import sys
+
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def require_coords_arg(coords: str | None, what: str, option: str) -> str:

@@ -50,3 +50,76 @@ def test_tidy_numbers_rounds_shares_and_makes_node_counts_integers():
     text = people.to_csv(index=False)
     assert "0000000000" not in text and "9999999" not in text
     assert basis_label("nodes") == "路网节点" and basis_unit("nodes") == "个路网节点"
+
+
+def _street(tmp_path):
+    import geopandas as gpd
+    import networkx as nx
+    import shapely
+
+    from lifecircle.geo.network import WalkNetwork, save_network
+
+    x0, y0 = 350_000.0, 3_460_000.0
+    G = nx.MultiDiGraph(crs="EPSG:32651")
+    for k in range(11):
+        G.add_node(k + 1, x=x0 + 100.0 * k, y=y0)
+    for k in range(10):
+        G.add_edge(k + 1, k + 2, highway="residential")
+    net = WalkNetwork.from_graph(G)
+    save_network(net, tmp_path / "street.graphml")
+    cell = shapely.box(x0 - 60, y0 - 60, x0 + 1060, y0 + 60)
+    gpd.GeoDataFrame({"population": [1100.0]}, geometry=[cell], crs="EPSG:32651").to_crs(
+        4326
+    ).to_file(tmp_path / "pop.geojson", driver="GeoJSON")
+    gpd.GeoDataFrame({"name": ["测试街道"]}, geometry=[cell.buffer(10)], crs="EPSG:32651").to_crs(
+        4326
+    ).to_file(tmp_path / "area.geojson", driver="GeoJSON")
+    return net
+
+
+def _site(tmp_path, *extra):
+    from lifecircle.scripts.cli import main
+
+    net = _street(tmp_path)
+    lon, lat = net.lonlat[10]
+    argv = ["site", "--network", str(tmp_path / "street.graphml"), "--minutes", "5",
+            "--boundaries", str(tmp_path / "area.geojson"),
+            "--add", f"{lon:.7f},{lat:.7f}", "--add-coords", "wgs84", "--new", "1",
+            "--spacing", "250", "--out", str(tmp_path / "out"), *extra]  # fmt: skip
+    return main(argv)
+
+
+def test_site_names_people_only_with_a_population_and_no_progress_debris(tmp_path, capsys):
+    rc = _site(tmp_path, "--population", str(tmp_path / "pop.geojson"), "--share60", "0.3")
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "%|" not in err and "it/s" not in err  # stderr is not a terminal: no bars
+    assert "目标 60岁以上人口" in out and " 人" in out and "路网节点" not in out
+    sites = pd.read_csv(tmp_path / "out" / "sites.csv", encoding="utf-8-sig", dtype={"rank": str})
+    assert sites["rank"].tolist() == ["A1", "1"] and sites["weight"].tolist() == ["pop60"] * 2
+    # the straight street simplifies to its two end nodes, 550 people each (by street length);
+    # the proposed site at x = 1000 reaches its end node: 550 people, 165 aged 60+ (30 %)
+    assert sites.loc[0, "gain_pop_5min"] == 550.0
+    assert sites.loc[0, "gain_pop60_5min"] == 165.0
+
+
+def test_site_refuses_a_60_plus_weight_it_would_have_to_invent(tmp_path, capsys):
+    rc = _site(tmp_path, "--weight", "pop60", "--share60", "0.3")
+    assert rc == 2 and "60岁以上人口未知" in capsys.readouterr().err
+    rc = _site(tmp_path, "--share60", "0.3")
+    out = capsys.readouterr().out
+    assert rc == 0 and "目标 路网节点" in out and " 人" not in out
+    sites = pd.read_csv(tmp_path / "out" / "sites.csv", encoding="utf-8-sig")
+    assert not any("pop60" in c for c in sites.columns)
+
+
+def test_population_not_overlapping_the_study_area_is_an_error(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    far = tmp_path / "far.geojson"
+    gpd.GeoDataFrame(
+        {"population": [500.0]}, geometry=[shapely.box(116.3, 39.9, 116.4, 40.0)], crs=4326
+    ).to_file(far, driver="GeoJSON")
+    rc = _site(tmp_path, "--population", str(far))
+    assert rc == 2 and "不重叠" in capsys.readouterr().err

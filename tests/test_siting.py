@@ -571,26 +571,32 @@ def test_cli_site_whatif_and_mclp(tmp_path, capsys):
     )
     assert rc == 0
     text = capsys.readouterr().out
-    assert "假设新增 1 处拟建站点" in text and "已证明最优" in text
-    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
+    assert "假设新增 1 处拟建站点 A1" in text and "已证明最优" in text
+    # no population: node counts, never people, no 60+ figure
+    assert "个路网节点" in text and " 人" not in text and "60岁以上 " not in text
+    assert "  A1 新增站点1" in text and "  1 候选点" in text
+    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig", dtype={"rank": str})
     assert sites["kind"].tolist() == ["proposed", "optimal"]
-    assert sites["rank"].tolist() == [1, 2]
+    assert sites["rank"].tolist() == ["A1", "1"]  # what-if points apart from the model's picks
     # 20 nodes weigh 1 each. Within 5 min (270 m) the station at x=0 reaches 5 of them, the
     # proposed one at x=1000 5 more; of the generated candidates (junctions at x = 100, 400,
     # 700, 1000: 250 m apart at least) the one at x=400 adds 8 (x=700: 6, x=100: 2)
-    assert sites["gain_pop_5min"].tolist() == [5.0, 8.0]
-    assert sites["gain_pp_5min"].tolist() == pytest.approx([25.0, 40.0])
-    assert sites.loc[1, ["lon", "lat"]].tolist() == pytest.approx(node[5].tolist(), abs=1e-9)
+    assert sites["gain_nodes_5min"].tolist() == [5, 8]
+    assert not any(c.startswith(("gain_pop", "gain_pp")) for c in sites.columns)
+    assert sites["weight"].tolist() == ["nodes", "nodes"]
+    assert sites.loc[1, ["lon", "lat"]].tolist() == pytest.approx(
+        node[5].tolist(), abs=5e-8
+    )  # 7 decimals (1 cm) in CSV
     assert sites.loc[0, "lon_gcj02"] == pytest.approx(plon, abs=1e-7)
-    assert sites.loc[1, "objective"] == 18.0 and sites.loc[1, "gap"] == 0.0
+    assert sites.loc[1, "objective"] == 18 and sites.loc[1, "gap"] == 0.0
     layers = dict(pyogrio.list_layers(out / "sites.gpkg"))
     assert {"sites", "new_coverage", "candidates"} <= set(layers)
-    rejected = pd.read_csv(out / "site_rejected.csv", encoding="utf-8-sig")
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
     assert rejected["row"].tolist() == [3]  # the station far away (Excel row 3) is reported
     ranking = pd.read_csv(out / "candidates.csv", encoding="utf-8-sig")
     # ranked after all new sites: only the junction at x=700 and its lane are left uncovered
-    assert len(ranking) == 4 and ranking["gain_pop_5min"].tolist() == [2.0, 0.0, 0.0, 0.0]
-    assert ranking.loc[0, "lon"] == pytest.approx(node[8][0], abs=1e-9)
+    assert len(ranking) == 4 and ranking["gain_nodes_5min"].tolist() == [2, 0, 0, 0]
+    assert ranking.loc[0, "lon"] == pytest.approx(node[8][0], abs=5e-8)
 
 
 def test_cli_site_bad_input(tmp_path, line):
