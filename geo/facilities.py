@@ -217,6 +217,24 @@ def _categories(categories) -> Categories:
 
 
 # --------------------------------------------------------------------------- reading
+def _mixed_encoding_rows(raw: bytes) -> tuple[int, int] | None:
+    """(a line in UTF-8 Chinese, a line that is not UTF-8), 1-based, when a file has both."""
+    utf8_cjk = bad = None
+    for i, line in enumerate(raw.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad = bad or i
+        else:
+            if utf8_cjk is None and re.search("[\u4e00-\u9fff]", text):
+                utf8_cjk = i
+        if utf8_cjk and bad:
+            return utf8_cjk, bad
+    return None
+
+
 def _decode(raw: bytes, path: str) -> tuple[str, str]:
     """Decode CSV bytes: BOM (UTF-8/16), then UTF-8, then GB18030 (a superset of GBK)."""
     if raw.startswith(codecs.BOM_UTF8):
@@ -226,12 +244,21 @@ def _decode(raw: bytes, path: str) -> tuple[str, str]:
     try:
         return raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
-        pass
+        mixed = _mixed_encoding_rows(raw)
+        if mixed is not None:
+            first, row = mixed
+            raise FacilitiesError(
+                f"{path}: 第 {row} 行不是 UTF-8 编码，而第 {first} 行是 UTF-8 中文："
+                "文件混用了两种编码 (mixed encodings, e.g. rows pasted from a GBK file); "
+                "请在编辑器中把整个文件另存为 UTF-8"
+            ) from None
     try:
         return raw.decode("gb18030"), "GBK/GB18030"
     except UnicodeDecodeError as exc:
+        row = raw[: exc.start].count(b"\n") + 1
         raise FacilitiesError(
-            f"{path}: cannot decode the file as UTF-8 or GBK/GB18030 (byte {exc.start})"
+            f"{path}: 第 {row} 行既不是 UTF-8 也不是 GBK/GB18030 编码 (byte {exc.start}); "
+            "请把文件另存为 UTF-8"
         ) from None
 
 
@@ -308,6 +335,40 @@ def _read_csv(path: Path, report: LoadReport, skip_rows: int | None = None) -> p
     return df
 
 
+def _pick_sheet(wb, sheet, path):
+    """The worksheet named or numbered (0-based) by ``sheet``; the first one by default."""
+    names = ", ".join(f"{i}: {n!r}" for i, n in enumerate(wb.sheetnames))
+    if sheet is None:
+        return wb.worksheets[0]
+    if isinstance(sheet, int):
+        if 0 <= sheet < len(wb.worksheets):
+            return wb.worksheets[sheet]
+        raise FacilitiesError(
+            f"{path}: 没有第 {sheet} 个工作表 (sheet index {sheet}, counted from 0); "
+            f"工作簿有 {len(wb.sheetnames)} 个: {names}"
+        )
+    if sheet in wb.sheetnames:
+        return wb[sheet]
+    raise FacilitiesError(f"{path}: 没有工作表 {sheet!r} (no sheet {sheet!r}); 工作簿有: {names}")
+
+
+_XLSX_CELL = re.compile(rb"<c\b[^>]*?\br=\"([A-Z]+\d+)\"[^>]*?(?:/>|>(.*?)</c>)", re.S)
+
+
+def _formulas_without_values(ws) -> list[str]:
+    """References of formula cells saved without a computed value (read as empty)."""
+    try:
+        xml = ws.parent._archive.open(ws._worksheet_path).read()
+    except (AttributeError, KeyError, OSError):  # not a read-only sheet of a zip: cannot tell
+        return []
+    out = []
+    for m in _XLSX_CELL.finditer(xml):
+        body = m.group(2) or b""
+        if b"<f" in body and not re.search(rb"<v>[^<]", body):
+            out.append(m.group(1).decode("ascii"))
+    return out
+
+
 def _read_xlsx(path: Path, sheet, report: LoadReport, skip_rows: int | None = None) -> pd.DataFrame:
     """Rows of a worksheet, indexed by their sheet row (header = the row it is on)."""
     import openpyxl
@@ -317,15 +378,9 @@ def _read_xlsx(path: Path, sheet, report: LoadReport, skip_rows: int | None = No
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise FacilitiesError(f"{path}: cannot read as an Excel workbook: {exc}") from None
     try:
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif isinstance(sheet, int):
-            ws = wb.worksheets[sheet]
-        elif sheet in wb.sheetnames:
-            ws = wb[sheet]
-        else:
-            raise FacilitiesError(f"{path}: no sheet {sheet!r}; sheets: {wb.sheetnames}")
+        ws = _pick_sheet(wb, sheet, path)
         values = [list(r) for r in ws.iter_rows(values_only=True)]
+        uncached = _formulas_without_values(ws)
     finally:
         wb.close()
     if not any(_filled(r) for r in values):
@@ -333,6 +388,13 @@ def _read_xlsx(path: Path, sheet, report: LoadReport, skip_rows: int | None = No
     start = _header_index(values, skip_rows, report, path)
     header = ["" if v is None else str(v).strip() for v in values[start]]
     report.note(f"sheet {ws.title!r}, header on sheet row {start + 1}")
+    if uncached:
+        cells = ", ".join(uncached[:5]) + (" ..." if len(uncached) > 5 else "")
+        report.note(
+            f"{len(uncached)} 个公式单元格没有保存计算结果 ({cells}), 读作空值: 请在 Excel 中打开"
+            "并保存工作簿 (保存计算值), 或把公式改为数值 (formula cells without cached values)"
+        )
+        report.stats["formula_cells_without_values"] = len(uncached)
     rows, data = [], []
     for i, rec in enumerate(values[start + 1 :], start=start + 2):
         if not _filled(rec):

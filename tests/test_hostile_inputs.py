@@ -1,0 +1,46 @@
+"""Broken input files: every problem named by its row, nothing read silently as blank."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from lifecircle.geo.facilities import FacilitiesError, load_facilities
+
+
+def test_mixed_encoding_names_the_rows(tmp_path):
+    path = tmp_path / "mixed.csv"
+    head = "name,type,lng,lat\n长者照护之家,为老服务站,121.43,31.25\nA,为老服务站,121.44,31.25\n"
+    path.write_bytes(head.encode("utf-8") + "阳光站,为老服务站,121.43,31.26\n".encode("gbk"))
+    with pytest.raises(FacilitiesError, match=r"第 4 行不是 UTF-8 编码，而第 2 行是 UTF-8"):
+        load_facilities(path, "wgs84")
+
+
+def test_pure_gbk_is_still_read(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("站名,种类,经度,纬度\n阳光站,为老服务站,121.43,31.26\n".encode("gbk"))
+    gdf, rep = load_facilities(path, "wgs84", x="经度", y="纬度", name_col="站名", type_col="种类")
+    assert list(gdf["name"]) == ["阳光站"] and "encoding GBK/GB18030" in rep.notes
+
+
+def test_undecodable_bytes_name_the_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"name,type,lng,lat\nA,x,1,2\nB,\xff\xff\xff,1,2\n")
+    with pytest.raises(FacilitiesError, match=r"第 3 行既不是 UTF-8 也不是 GBK"):
+        load_facilities(path, "wgs84")
+
+
+def test_formula_cells_without_cached_values_are_named(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["name", "type", "lng", "lat"])
+    ws.append(["甲站", "为老服务站", 121.43, 31.25])
+    ws.append(['=A2&"分站"', "为老服务站", "=C2+0.001", "=D2"])  # openpyxl saves no values
+    path = tmp_path / "formulas.xlsx"
+    wb.save(path)
+    gdf, rep = load_facilities(path, "wgs84")
+    assert len(gdf) == 1 and rep.n_rejected == 1
+    note = next(n for n in rep.notes if "公式单元格" in n)
+    assert note.startswith("3 个公式单元格没有保存计算结果 (A3, C3, D3)")
+    assert "保存计算值" in note
+    assert rep.stats["formula_cells_without_values"] == 3
