@@ -57,7 +57,6 @@ import pandas as pd
 import shapely
 import yaml
 from pyproj import CRS
-from scipy.spatial import cKDTree
 
 from ..settings import PACKAGE_DATA, WGS84
 from .crs import (
@@ -76,6 +75,7 @@ __all__ = [
     "FacilitiesError",
     "OSM_RULES",
     "OSM_TAGS",
+    "near_duplicates",
     "REASONS",
     "facilities_from_osm",
     "facilities_from_osm_features",
@@ -217,6 +217,53 @@ def _categories(categories) -> Categories:
 
 
 # --------------------------------------------------------------------------- reading
+def near_duplicates(xy: np.ndarray, names, distance_m: float) -> list[tuple[int, int]]:
+    """Rows with the same non-empty name within ``distance_m`` of an earlier row kept.
+
+    Rows are taken in order; a row is a duplicate of the first kept row with its name at most
+    ``distance_m`` away, else it is kept. Kept rows are filed by (name, grid cell of side
+    ``distance_m``), and a row is compared only with the kept rows of its name in the 3 × 3
+    cells around it; kept rows of one name in one cell are more than ``distance_m`` apart, so
+    there are at most a few: time and memory stay linear however the points cluster (100k
+    rows at one point: one comparison each).
+
+    Parameters
+    ----------
+    xy : ndarray (n, 2)
+        Metric coordinates.
+    names : sequence of str
+        Names ("" = no name: never a duplicate).
+    distance_m : float
+
+    Returns
+    -------
+    list of (int, int)
+        ``(duplicate, first)`` positions, in row order.
+    """
+    names = pd.Series(np.asarray(names, dtype=object)).fillna("").astype(str).to_numpy()
+    if distance_m <= 0 or len(names) < 2:
+        return []
+    candidates = pd.Series(names).duplicated(keep=False).to_numpy() & (names != "")
+    cells = np.floor(xy / distance_m).astype(np.int64)
+    limit = distance_m * distance_m
+    kept: dict[tuple, list[int]] = {}
+    out: list[tuple[int, int]] = []
+    for k in np.flatnonzero(candidates):
+        name, cx, cy = names[k], int(cells[k, 0]), int(cells[k, 1])
+        first = None
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for m in kept.get((name, cx + dx, cy + dy), ()):
+                    d = xy[m] - xy[k]
+                    if d[0] * d[0] + d[1] * d[1] <= limit and (first is None or m < first):
+                        first = m
+        if first is None:
+            kept.setdefault((name, cx, cy), []).append(int(k))
+        else:
+            out.append((int(k), first))
+    return out
+
+
 def _mixed_encoding_rows(raw: bytes) -> tuple[int, int] | None:
     """(a line in UTF-8 Chinese, a line that is not UTF-8), 1-based, when a file has both."""
     utf8_cjk = bad = None
@@ -590,17 +637,16 @@ def _assemble(
         live = np.flatnonzero(alive)
         pts = gpd.GeoSeries(gpd.points_from_xy(lon[live], lat[live]), crs=WGS84)
         pts = pts.to_crs(metric_crs_for(pts))
-        tree = cKDTree(np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()]))
-        for a, b in sorted(tree.query_pairs(duplicate_m)):
+        xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+        for b, a in near_duplicates(xy, names[live], duplicate_m):
             i, j = live[a], live[b]
-            if names[i] and names[i] == names[j] and alive[i] and alive[j]:
-                report.reject(
-                    int(rows[j]),
-                    name_col,
-                    REASONS["duplicate_near"].format(m=duplicate_m) + f": same as row {rows[i]}",
-                    names[j],
-                )
-                alive[j] = False
+            report.reject(
+                int(rows[j]),
+                name_col,
+                REASONS["duplicate_near"].format(m=duplicate_m) + f": same as row {rows[i]}",
+                names[j],
+            )
+            alive[j] = False
 
     keep = np.flatnonzero(alive)
     stem = Path(src_file).stem

@@ -44,3 +44,40 @@ def test_formula_cells_without_cached_values_are_named(tmp_path):
     assert note.startswith("3 个公式单元格没有保存计算结果 (A3, C3, D3)")
     assert "保存计算值" in note
     assert rep.stats["formula_cells_without_values"] == 3
+
+
+def test_near_duplicates_match_the_greedy_rule():
+    import numpy as np
+
+    from lifecircle.geo.facilities import near_duplicates
+
+    xy = np.array([[0.0, 0.0], [0.8, 0.0], [1.6, 0.0], [0.5, 0.5], [0.2, 0.0], [50.0, 50.0]])
+    names = ["甲", "甲", "甲", "乙", "甲", "甲"]
+    # row 1 is 0.8 m from row 0 (dropped); row 2 is 1.6 m from row 0 and its only near
+    # neighbour (row 1) was dropped: kept; row 4 is near rows 0 and 1: a duplicate of row 0
+    assert near_duplicates(xy, names, 1.0) == [(1, 0), (4, 0)]
+    assert near_duplicates(xy, ["", "", "", "", "", ""], 1.0) == []
+
+
+@pytest.mark.parametrize("same_name", [True, False], ids=["one-name", "all-names"])
+def test_100k_rows_at_one_point_finish_in_seconds(tmp_path, same_name):
+    import time
+
+    import numpy as np
+    import pandas as pd
+
+    n = 100_000
+    names = ["阳光为老服务站"] * n if same_name else [f"站{i}" for i in range(n)]
+    frame = pd.DataFrame(
+        {"name": names, "type": "为老服务站", "lng": 121.43, "lat": 31.25, "编号": np.arange(n)}
+    )
+    path = tmp_path / "colocated.csv"
+    frame.to_csv(path, index=False)
+    start = time.perf_counter()
+    gdf, rep = load_facilities(path, "wgs84")
+    elapsed = time.perf_counter() - start
+    assert elapsed < 20, f"{elapsed:.1f} s"  # was quadratic: 8k rows took 320 s and 5.6 GB
+    assert len(gdf) == (1 if same_name else n) and rep.balanced
+    assert rep.n_rejected == (n - 1 if same_name else 0)
+    if same_name:
+        assert rep.rejections[-1].reason.endswith("same as row 2")
