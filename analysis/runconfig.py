@@ -64,21 +64,40 @@ Schema (defaults shown; ``data/streets/*.yaml`` are complete examples)
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import os
 import re
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import yaml
+from annotated_types import Ge, Gt, Le
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from ..settings import PACKAGE_DATA, PROFILES
 
 __all__ = [
+    "KNOWN_CATEGORIES",
+    "SCHEMAS",
+    "SITING_MODELS",
+    "FileFacilities",
+    "OsmFacilities",
+    "RunConfig",
     "RunConfigError",
     "load_run_config",
+    "run_config_schema",
     "street_config_file",
-    "KNOWN_CATEGORIES",
-    "SITING_MODELS",
 ]
 
 #: Facility categories the run accepts (extended by ``geo.facilities.load_categories`` if any).
@@ -97,90 +116,15 @@ KNOWN_CATEGORIES = (
 #: Siting models of ``lifecircle site``.
 SITING_MODELS = ("greedy", "mclp", "lscp", "pmedian")
 
-_TOP_KEYS = {
-    "street",
-    "district",
-    "code",
-    "osm_relation",
-    "boundary",
-    "network",
-    "buffer_m",
-    "profiles",
-    "minutes",
-    "metres",
-    "max_snap_m",
-    "categories",
-    "facilities",
-    "population",
-    "corridors",
-    "siting",
-    "targets",
-    "plan",
-    "notes",
-}
-
-_DEFAULTS: dict = {
-    "district": None,
-    "code": None,
-    "osm_relation": None,
-    "boundary": {"file": None, "name_col": None, "name": None},
-    "network": {"source": "osm", "file": None},
-    "buffer_m": None,
-    "profiles": ["elderly"],
-    "minutes": [5, 10, 15],
-    "metres": [],
-    "max_snap_m": 250.0,
-    "categories": ["elder_care", "fitness", "parking", "health", "culture", "market"],
-    "facilities": [{"source": "osm", "categories": None}],
-    "population": {
-        "source": "none",
-        "file": None,
-        "count_col": "population",
-        "age_file": None,
-        "age_district": None,
-        "share60": None,
-        "required": True,
-    },
-    "corridors": None,
-    "siting": {
-        "category": "elder_care",
-        "model": "greedy",
-        "new_sites": 3,
-        "minutes": 15,
-        "profile": None,
-    },
-    "targets": [],
-    "plan": None,
-    "notes": None,
-}
-
-_FACILITY_FILE_KEYS = {
-    "source",
-    "file",
-    "coords",
-    "x",
-    "y",
-    "type_col",
-    "name_col",
-    "address_col",
-    "category",
-    "rules",
-    "sheet",
-    "required",
-    "label",
-    "swap_xy",
-}
-_FACILITY_OSM_KEYS = {"source", "categories", "label"}
-
 
 class RunConfigError(ValueError):
-    """A run config that cannot be used; names the file and the field."""
+    """A run config that cannot be used; names the file and the field path (``facilities[1].coords``)."""
 
     def __init__(self, file: str | Path, field_: str, reason: str):
         self.file = str(file)
         self.field = field_
         self.reason = reason
-        super().__init__(f"{self.file}: field {field_!r}: {reason}")
+        super().__init__(f"{self.file}: 字段 {field_}: {reason}")
 
 
 def street_config_file(street: str) -> Path:
@@ -192,9 +136,7 @@ def _known_categories() -> set[str]:
     known = set(KNOWN_CATEGORIES)
     try:  # the facilities module may define more
         from ..geo.facilities import load_categories
-    except ImportError:
-        return known
-    try:
+
         cats = load_categories()
     except Exception:  # noqa: BLE001 - a broken category file must not hide config errors
         return known
@@ -204,10 +146,320 @@ def _known_categories() -> set[str]:
     return known
 
 
+# ------------------------------------------------------------------------------ field types
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"必须是数字 (must be a number), 不是 {value!r}")
+    return value
+
+
+def _whole(value):
+    value = _number(value)
+    if int(value) != value:
+        raise ValueError(f"必须是整数 (must be a whole number), 不是 {value!r}")
+    return int(value)
+
+
+def _text(value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"必须是文字 (must be a text), 不是 {value!r}")
+    return str(value).strip() or None
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str | int | float | dict) else value
+
+
+def _unique(values: list) -> list:
+    if len(set(values)) != len(values):
+        raise ValueError(f"有重复的值 (repeated values): {values!r}")
+    return [int(v) if float(v).is_integer() else v for v in values]
+
+
+def _known_profile(name: str) -> str:
+    if name not in PROFILES:
+        raise ValueError(
+            f"未知的步行速度 (unknown speed profile) {name!r}; 可选: {sorted(PROFILES)}"
+        )
+    return name
+
+
+def _known_category(name: str) -> str:
+    known = _known_categories()
+    if name not in known:
+        raise ValueError(f"未知的设施类别 (unknown category) {name!r}; 可选: {sorted(known)}")
+    return name
+
+
+def _known_coords(value):
+    if value is None:
+        raise ValueError(
+            "缺少坐标系 (missing: declare the coordinate system): wgs84, gcj02 (高德/腾讯), "
+            "bd09 (百度) 或 EPSG:xxxx"
+        )
+    from ..geo.crs import normalize_coords
+
+    try:
+        normalize_coords(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+Positive = Annotated[float, Gt(0), BeforeValidator(_number)]
+NonNegative = Annotated[float, Ge(0), BeforeValidator(_number)]
+Share = Annotated[float, Gt(0), Le(1), BeforeValidator(_number)]
+Count = Annotated[int, Gt(0), BeforeValidator(_whole)]
+Text = Annotated[str | None, BeforeValidator(_text)]
+Profile = Annotated[str, AfterValidator(_known_profile)]
+Category = Annotated[str, AfterValidator(_known_category)]
+Thresholds = Annotated[list[Positive], BeforeValidator(_as_list), AfterValidator(_unique)]
+
+
+class _Spec(BaseModel):
+    """Unknown keys are errors (a misspelt key never passes silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------------------- street config
+class BoundarySpec(_Spec):
+    """A boundary file instead of the OSM relation."""
+
+    file: Text = Field(None, description="GeoJSON/GPKG/SHP; relative to the config file")
+    name_col: Text = None
+    name: Text = Field(None, description="the feature to use (default: street)")
+
+
+class NetworkSpec(_Spec):
+    """Where the walking network comes from."""
+
+    source: Literal["osm", "file"] = Field("osm", description="osm: download | file")
+    file: Text = Field(None, description=".osm/.xml/.pbf/.graphml for source: file")
+
+
+class OsmFacilities(_Spec):
+    """Facilities from OpenStreetMap POIs, classified by their tags."""
+
+    source: Literal["osm"]
+    categories: list[Category] | None = Field(None, description="null = all run categories")
+    label: Text = None
+
+
+def _coords_required(schema: dict) -> None:
+    schema["required"] = [*schema.get("required", []), "coords"]  # no default system
+
+
+class FileFacilities(_Spec):
+    """Facilities from a table (CSV/Excel) or vector file with a declared coordinate system."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_coords_required)
+
+    source: Literal["file"] = "file"
+    file: str = Field(description="CSV/Excel/GeoJSON file; ${LIFECIRCLE_DATA} is expanded")
+    coords: str | int | None = Field(
+        None,
+        validate_default=True,
+        description="coordinate system: wgs84 | gcj02 (高德/腾讯) | bd09 (百度) | EPSG:n",
+    )
+    x: Text = None
+    y: Text = None
+    type_col: Text = None
+    name_col: Text = None
+    address_col: Text = None
+    label: Text = None
+    rules: Text = Field(None, description="category-rules YAML (default categories.yaml)")
+    category: Category | None = Field(None, description="category of rows without a known type")
+    sheet: str | int | None = Field(None, description="Excel sheet or vector layer")
+    swap_xy: StrictBool = Field(False, description="true: the x column holds latitudes")
+    required: StrictBool = Field(True, description="false: skipped with a note when missing")
+
+    _coords = field_validator("coords")(lambda cls, v: _known_coords(v))
+
+
+def _facility_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("source", "file" if "file" in value else None)
+    return getattr(value, "source", None)
+
+
+FacilitySource = Annotated[
+    Annotated[OsmFacilities, Tag("osm")] | Annotated[FileFacilities, Tag("file")],
+    Discriminator(_facility_kind),
+]
+
+
+class PopulationSpec(_Spec):
+    """Residents: counted polygons or a raster, and the 60+ share."""
+
+    source: Literal["none", "file"] = Field("none", description="none: one per network node")
+    file: Text = None
+    count_col: Text = "population"
+    age_file: Text = Field(None, description="census age JSON (share of 60+ per district)")
+    age_district: Text = Field(None, description="district in age_file (default: district)")
+    share60: Share | None = Field(None, description="explicit 60+ share, overrides age_file")
+    required: StrictBool = True
+
+
+class SitingSpec(_Spec):
+    """The siting question of the run."""
+
+    category: Category = "elder_care"
+    model: Literal["greedy", "mclp", "lscp", "pmedian"] = "greedy"
+    new_sites: Count = 3
+    minutes: Positive = 15
+    profile: Profile | None = Field(None, description="null = the main profile")
+
+
+class TargetSpec(_Spec):
+    """One plan figure: the share of residents a category should reach within some minutes."""
+
+    category: Category
+    minutes: Positive
+    population_share: Share
+    source: Text = None
+
+
+class RunConfig(_Spec):
+    """A street's run config (``data/streets/<街道>.yaml``) for ``lifecircle run``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="lifecircle run config",
+    )
+
+    street: Annotated[str, BeforeValidator(_text)] = Field(description="the sub-district (街道)")
+    district: Text = None
+    code: Text = Field(None, description="statistical code")
+    osm_relation: Count | None = Field(None, description="OSM boundary relation id")
+    boundary: BoundarySpec = Field(default_factory=BoundarySpec)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    buffer_m: NonNegative | None = Field(None, description="null = reach of the largest threshold")
+    profiles: Annotated[list[Profile], BeforeValidator(_as_list), Field(min_length=1)] = ["elderly"]
+    minutes: Annotated[Thresholds, Field(min_length=1)] = [5, 10, 15]
+    metres: Thresholds = Field(default_factory=list, description="distance thresholds (rings)")
+    max_snap_m: Positive = 250.0
+    categories: Annotated[list[Category], BeforeValidator(_as_list), Field(min_length=1)] = [
+        "elder_care",
+        "fitness",
+        "parking",
+        "health",
+        "culture",
+        "market",
+    ]
+    facilities: Annotated[list[FacilitySource], BeforeValidator(_as_list), Field(min_length=1)] = (
+        Field(default_factory=lambda: [OsmFacilities(source="osm")])
+    )
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
+    corridors: Text = Field(None, description="corridor YAML (analysis/corridors.py)")
+    siting: SitingSpec = Field(default_factory=SitingSpec)
+    targets: list[TargetSpec] = Field(default_factory=list)
+    plan: Text = Field(None, description="the plan's wording, for the report")
+    notes: Text = None
+
+    @field_validator(
+        "boundary", "network", "population", "siting", "metres", "targets", mode="before"
+    )
+    @classmethod
+    def _null_is_default(cls, value, info):
+        if value is None:
+            return [] if info.field_name in ("metres", "targets") else {}
+        return value
+
+
+# ---------------------------------------------------------------------------- district config
+# A district run (helper "scale", issue 11) adds ``class DistrictConfig(_Spec)`` here: the
+# district's name and the streets it runs (each a street config file or an inline RunConfig),
+# registered in SCHEMAS as "district-config" so that ``lifecircle schema district-config`` works.
+
+#: JSON Schemas ``lifecircle schema NAME`` prints.
+SCHEMAS: dict[str, type[BaseModel]] = {"run-config": RunConfig}
+
+
+def run_config_schema(name: str = "run-config") -> dict:
+    """The JSON Schema of a config model (``run-config``) for editors and validators."""
+    schema = SCHEMAS[name].model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+# -------------------------------------------------------------------------------- errors
+_ZH = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "未知字段（请检查拼写）",
+    "greater_than": "必须大于 {gt}",
+    "greater_than_equal": "必须大于或等于 {ge}",
+    "less_than_equal": "必须小于或等于 {le}",
+    "literal_error": "必须是 {expected} 之一",
+    "string_type": "必须是文字",
+    "bool_type": "必须是 true 或 false",
+    "list_type": "必须是列表",
+    "too_short": "不能为空",
+    "model_type": "必须是映射 (key: value)",
+    "model_attributes_type": "必须是映射 (key: value)",
+    "dict_type": "必须是映射 (key: value)",
+    "int_type": "必须是整数",
+    "int_from_float": "必须是整数",
+    "float_type": "必须是数字",
+    "union_tag_invalid": "source 必须是 osm 或 file",
+    "union_tag_not_found": "需要 source: osm 或 source: file",
+}
+_TAGS = {"osm", "file"}
+
+
+def _field_path(loc: tuple, kind: str) -> str:
+    """pydantic's ``loc`` as a path: ``("facilities", 0, "file", "coords")`` → ``facilities[0].coords``
+    (the facilities' union tag after the index is not a field)."""
+    parts: list[str] = []
+    for k, item in enumerate(loc):
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif k and isinstance(loc[k - 1], int) and item in _TAGS and k + 1 < len(loc):
+            continue
+        else:
+            parts.append(f".{item}" if parts else str(item))
+    if kind.startswith("union_tag"):
+        parts.append(".source")
+    return "".join(parts) or "(file)"
+
+
+def _reason(err: dict) -> str:
+    kind = err["type"]
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind == "value_error":
+        return msg
+    zh = _ZH.get(kind)
+    if zh is None:
+        return msg
+    with contextlib.suppress(KeyError, IndexError):
+        ctx = {
+            k: int(v) if isinstance(v, float) and v.is_integer() else v
+            for k, v in (err.get("ctx") or {}).items()
+        }
+        zh = zh.format(**ctx)
+    shown = err.get("input")
+    if kind in ("missing", "too_short") or isinstance(shown, dict):
+        return f"{zh} ({msg})"
+    return f"{zh} ({msg}; 输入 {shown!r})"
+
+
+def _validation_error(file: Path, exc: ValidationError) -> RunConfigError:
+    err = exc.errors(include_url=False)[0]
+    return RunConfigError(file, _field_path(tuple(err["loc"]), err["type"]), _reason(err))
+
+
+# -------------------------------------------------------------------------------- paths
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-class _Checker:
+class _Skipped(Exception):
+    """An optional input file that is absent: the reason (Chinese) is noted, not raised."""
+
+
+class _Paths:
+    """Expands ``${VAR}``, resolves paths against the config's folder, checks they exist."""
+
     def __init__(self, file: Path):
         self.file = file
         self.notes: list[str] = []
@@ -215,117 +467,127 @@ class _Checker:
     def fail(self, fld: str, reason: str):
         raise RunConfigError(self.file, fld, reason)
 
-    def mapping(self, fld, value, keys):
-        if not isinstance(value, dict):
-            self.fail(fld, f"must be a mapping, not {type(value).__name__} ({value!r})")
-        unknown = sorted(set(value) - set(keys))
-        if unknown:
-            self.fail(
-                f"{fld}.{unknown[0]}" if fld else unknown[0],
-                f"unknown key; allowed: {sorted(keys)}",
-            )
-        return value
-
-    def text(self, fld, value, required=False):
-        if value is None:
-            if required:
-                self.fail(fld, "missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            self.fail(fld, f"must be a text, not {value!r}")
-        value = str(value).strip()
-        if required and not value:
-            self.fail(fld, "empty")
-        return value or None
-
-    def number(self, fld, value, allow_none=False, integer=False, minimum=0.0, strict=True):
-        if value is None and allow_none:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(fld, f"must be a number, not {value!r}")
-        if integer and int(value) != value:
-            self.fail(fld, f"must be a whole number, not {value!r}")
-        if (strict and not value > minimum) or (not strict and value < minimum):
-            self.fail(fld, f"must be {'>' if strict else '>='} {minimum:g}, not {value!r}")
-        return int(value) if integer else float(value)
-
-    def numbers(self, fld, value, allow_empty=False):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = [value]
-        if not isinstance(value, list):
-            self.fail(fld, f"must be a list of numbers, not {value!r}")
-        if not value and not allow_empty:
-            self.fail(fld, "must not be empty")
-        out = [self.number(f"{fld}[{i}]", v) for i, v in enumerate(value)]
-        if len(set(out)) != len(out):
-            self.fail(fld, f"repeated values in {value!r}")
-        return [int(v) if float(v).is_integer() else v for v in out]
-
-    def expand(self, fld, value: str) -> str:
+    def _find(self, value: str) -> Path:
         def sub(m):
             name = m.group(1) or m.group(2)
-            if name not in os.environ or not os.environ[name]:
-                raise _MissingVar(name)
+            if not os.environ.get(name):
+                raise _Skipped(f"用到 ${name}，但它没有设置 (e.g. export {name}=../shared/data)")
             return os.environ[name]
 
-        try:
-            return _VAR.sub(sub, value)
-        except _MissingVar as exc:
-            raise _MissingVar(exc.args[0], fld) from None
+        p = Path(_VAR.sub(sub, value.strip())).expanduser()
+        if not p.is_absolute():
+            p = (self.file.parent / p).resolve()
+        if not p.is_file():
+            raise _Skipped(f"文件不存在 (file not found): {p}")
+        return p
 
-    def path(self, fld, value, optional=False) -> str | None:
-        """Absolute path of an existing file; ``optional`` raises the internal markers."""
+    def required(self, fld: str, value: str | None) -> str | None:
+        """Absolute path of an existing file (``None`` stays ``None``)."""
         if value is None:
             return None
-        if not isinstance(value, str) or not value.strip():
-            self.fail(fld, f"must be a file path, not {value!r}")
         try:
-            p = Path(self.expand(fld, value.strip())).expanduser()
-            if not p.is_absolute():
-                p = (self.file.parent / p).resolve()
-            if not p.is_file():
-                raise _MissingFile(str(p), fld)
-        except _MissingVar as exc:
-            if optional:
-                raise
-            self.fail(fld, _var_reason(exc.args[0]))
-        except _MissingFile as exc:
-            if optional:
-                raise
-            self.fail(fld, f"file not found: {exc.args[0]}")
-        return str(p)
+            return str(self._find(value))
+        except _Skipped as exc:
+            self.fail(fld, str(exc))
+
+    def optional(self, fld: str, value: str, required: bool, what: str) -> str | None:
+        """Like :meth:`required`, but an optional source is skipped with a note."""
+        try:
+            return str(self._find(value))
+        except _Skipped as exc:
+            if required:
+                self.fail(fld, str(exc))
+            self.notes.append(f"{what} 已跳过（{fld}: {exc}）")
+            return None
 
 
-def _var_reason(name: str) -> str:
-    return f"uses ${name}, which is not set (e.g. export {name}=../shared/data)"
-
-
-class _MissingVar(Exception):
-    def __init__(self, name, fld=None):
-        super().__init__(name, fld)
-
-
-class _MissingFile(Exception):
-    def __init__(self, path, fld):
-        super().__init__(path, fld)
-
-
-def _optional_path(ck: _Checker, fld: str, value, required: bool, what: str):
-    """Resolve a path; for optional sources return None with a note instead of failing."""
+# -------------------------------------------------------------------------------- loading
+def _read(file: Path) -> RunConfig:
     try:
-        return ck.path(fld, value, optional=True)
-    except _MissingVar as exc:
-        reason = _var_reason(exc.args[0])
-    except _MissingFile as exc:
-        reason = f"file not found: {exc.args[0]}"
-    if required:
-        ck.fail(fld, reason)
-    ck.notes.append(f"{what} 已跳过（{fld}: {reason}）")
-    return None
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RunConfigError(file, "(file)", f"不是有效的 YAML (not valid YAML): {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RunConfigError(file, "(file)", f"不是 UTF-8 文本 (not UTF-8 text): {exc}") from None
+    if raw is None:
+        raise RunConfigError(file, "(file)", "文件是空的 (the file is empty)")
+    if not isinstance(raw, dict):
+        raise RunConfigError(file, "(file)", "必须是映射 (key: value)")
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_error(file, exc) from None
+
+
+def _check(cfg: RunConfig, ck: _Paths) -> None:
+    """What one field alone cannot say: combinations of fields."""
+    if cfg.boundary.file is None and cfg.osm_relation is None:
+        ck.fail("osm_relation", "缺少街道边界: 给出 OSM 边界 relation 或 boundary.file")
+    if cfg.network.source == "file" and not cfg.network.file:
+        ck.fail("network.file", "network.source 是 file: 请写出 .osm/.pbf/.graphml 文件")
+    if cfg.population.source == "file" and not cfg.population.file:
+        ck.fail("population.file", "population.source 是 file: 请写出人口文件")
+    for p in cfg.profiles:
+        for m in cfg.minutes:
+            try:
+                PROFILES[p].metres_for_minutes(m)
+            except ValueError as exc:
+                ck.fail("minutes", str(exc))
+    cats = list(dict.fromkeys(cfg.categories))
+    outside = f"不是本次分析的类别 {cats} 之一"
+    for i, f in enumerate(cfg.facilities):
+        if isinstance(f, OsmFacilities):
+            for j, c in enumerate(f.categories or []):
+                if c not in cats:
+                    ck.fail(f"facilities[{i}].categories[{j}]", f"{c!r} {outside}")
+        elif f.category is not None and f.category not in cats:
+            ck.fail(f"facilities[{i}].category", f"{f.category!r} {outside}")
+    if cfg.siting.category not in cats:
+        ck.fail("siting.category", f"{cfg.siting.category!r} {outside}")
+
+
+def _facilities(cfg: RunConfig, ck: _Paths) -> list[dict]:
+    out = []
+    for i, f in enumerate(cfg.facilities):
+        fld = f"facilities[{i}]"
+        if isinstance(f, OsmFacilities):
+            out.append({"source": "osm", "categories": f.categories, "label": f.label})
+            continue
+        rules = ck.required(f"{fld}.rules", f.rules)
+        what = f"设施数据 {f.label or Path(f.file).name}"
+        resolved = ck.optional(f"{fld}.file", f.file, f.required, what)
+        if resolved is not None:
+            out.append(f.model_dump() | {"file": resolved, "rules": rules})
+    if not out:
+        ck.notes.append("没有可用的设施数据源")
+    return out
+
+
+def _population(cfg: RunConfig, ck: _Paths) -> dict:
+    pop = cfg.population
+    out = pop.model_dump() | {"file": None, "age_file": None}
+    out["count_col"] = pop.count_col or "population"
+    out["age_district"] = pop.age_district or cfg.district
+    if pop.source == "file":
+        out["file"] = ck.optional("population.file", pop.file, pop.required, "人口数据")
+        if out["file"] is None:
+            out["source"] = "none"
+            ck.notes.append("人口数据缺失：按每个路网节点权重 1 计算")
+    if pop.age_file:
+        out["age_file"] = ck.optional(
+            "population.age_file", pop.age_file, pop.required, "年龄结构数据"
+        )
+        if out["age_file"] and not out["age_district"]:
+            ck.fail("population.age_district", "age_file 需要 age_district（或 district）")
+    return out
+
+
+def _whole_numbers(values):
+    return [int(v) if float(v).is_integer() else v for v in values]
 
 
 def load_run_config(path: str | Path) -> dict:
-    """Read, complete and validate a run config.
+    """Read, complete and validate a run config (:class:`RunConfig`).
 
     Parameters
     ----------
@@ -336,270 +598,55 @@ def load_run_config(path: str | Path) -> dict:
     -------
     dict
         Every key of the schema, defaults filled in, paths absolute (``None`` when absent or when
-        an optional source was skipped), plus ``config_file`` and ``notes`` (what was skipped,
-        in Chinese). Facility sources skipped as optional are removed from ``facilities``.
+        an optional source was skipped), plus ``config_file``, ``notes_text`` (the config's
+        ``notes``) and ``notes`` (what was skipped, in Chinese). Facility sources skipped as
+        optional are removed from ``facilities``.
 
     Raises
     ------
     RunConfigError
-        With ``file``, ``field`` (e.g. ``facilities[1].coords``) and ``reason``.
+        With ``file``, ``field`` (pydantic's ``loc`` as a path, e.g. ``facilities[1].coords``)
+        and ``reason`` (Chinese, with pydantic's English message).
     FileNotFoundError
         When the config file itself does not exist.
     """
     file = Path(path).expanduser().resolve()
     if not file.is_file():
         raise FileNotFoundError(f"{file}: run config not found")
-    ck = _Checker(file)
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RunConfigError(file, "(file)", f"not valid YAML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise RunConfigError(file, "(file)", f"not UTF-8 text: {exc}") from None
-    if raw is None:
-        ck.fail("(file)", "the file is empty")
-    ck.mapping("", raw, _TOP_KEYS)
-    cfg = copy.deepcopy(_DEFAULTS)
-    cfg.update({k: v for k, v in raw.items()})
-
-    out: dict = {"config_file": str(file)}
-    out["street"] = ck.text("street", cfg.get("street"), required=True)
-    out["district"] = ck.text("district", cfg["district"])
-    out["code"] = ck.text("code", cfg["code"])
-    out["plan"] = ck.text("plan", cfg["plan"])
-    out["notes_text"] = ck.text("notes", cfg["notes"])
-    rel = cfg["osm_relation"]
-    if rel is not None:
-        rel = ck.number("osm_relation", rel, integer=True)
-    out["osm_relation"] = rel
-
-    # boundary
-    b = dict(_DEFAULTS["boundary"])
-    b.update(ck.mapping("boundary", cfg["boundary"] or {}, _DEFAULTS["boundary"].keys()))
-    out["boundary"] = {
-        "file": ck.path("boundary.file", b["file"]) if b["file"] else None,
-        "name_col": ck.text("boundary.name_col", b["name_col"]),
-        "name": ck.text("boundary.name", b["name"]) or out["street"],
+    cfg = _read(file)
+    ck = _Paths(file)
+    _check(cfg, ck)
+    siting = cfg.siting.model_dump()
+    siting["profile"] = siting["profile"] or cfg.profiles[0]
+    siting["minutes"] = _whole_numbers([siting["minutes"]])[0]
+    out = {
+        "config_file": str(file),
+        "street": cfg.street,
+        "district": cfg.district,
+        "code": cfg.code,
+        "plan": cfg.plan,
+        "notes_text": cfg.notes,
+        "osm_relation": cfg.osm_relation,
+        "boundary": {
+            "file": ck.required("boundary.file", cfg.boundary.file),
+            "name_col": cfg.boundary.name_col,
+            "name": cfg.boundary.name or cfg.street,
+        },
+        "network": {
+            "source": cfg.network.source,
+            "file": ck.required("network.file", cfg.network.file),
+        },
+        "buffer_m": cfg.buffer_m,
+        "max_snap_m": cfg.max_snap_m,
+        "profiles": list(dict.fromkeys(cfg.profiles)),
+        "minutes": list(cfg.minutes),
+        "metres": list(cfg.metres),
+        "categories": list(dict.fromkeys(cfg.categories)),
+        "facilities": _facilities(cfg, ck),
+        "population": _population(cfg, ck),
+        "corridors": ck.required("corridors", cfg.corridors),
+        "siting": siting,
+        "targets": [t.model_dump() for t in cfg.targets],
     }
-    if out["boundary"]["file"] is None and rel is None:
-        ck.fail("osm_relation", "give the street's OSM boundary relation or boundary.file")
-
-    # network
-    n = dict(_DEFAULTS["network"])
-    n.update(ck.mapping("network", cfg["network"] or {}, _DEFAULTS["network"].keys()))
-    if n["source"] not in ("osm", "file"):
-        ck.fail("network.source", f"must be osm or file, not {n['source']!r}")
-    if n["source"] == "file" and not n["file"]:
-        ck.fail("network.file", "network.source is file: name the .osm/.pbf/.graphml file")
-    out["network"] = {
-        "source": n["source"],
-        "file": ck.path("network.file", n["file"]) if n["file"] else None,
-    }
-    out["buffer_m"] = ck.number("buffer_m", cfg["buffer_m"], allow_none=True, strict=False)
-    out["max_snap_m"] = ck.number("max_snap_m", cfg["max_snap_m"])
-
-    # thresholds and profiles
-    profiles = cfg["profiles"]
-    if isinstance(profiles, str):
-        profiles = [profiles]
-    if not isinstance(profiles, list) or not profiles:
-        ck.fail("profiles", f"must be a non-empty list of {sorted(PROFILES)}")
-    for i, p in enumerate(profiles):
-        if p not in PROFILES:
-            ck.fail(f"profiles[{i}]", f"unknown speed profile {p!r}; known: {sorted(PROFILES)}")
-    out["profiles"] = list(dict.fromkeys(profiles))
-    out["minutes"] = ck.numbers("minutes", cfg["minutes"])
-    out["metres"] = ck.numbers("metres", cfg["metres"] or [], allow_empty=True)
-    for p in out["profiles"]:
-        prof = PROFILES[p]
-        for m in out["minutes"]:
-            try:
-                prof.metres_for_minutes(m)
-            except ValueError as exc:
-                ck.fail("minutes", str(exc))
-
-    # categories
-    known = _known_categories()
-    cats = cfg["categories"]
-    if isinstance(cats, str):
-        cats = [cats]
-    if not isinstance(cats, list) or not cats:
-        ck.fail("categories", "must be a non-empty list of categories")
-    for i, c in enumerate(cats):
-        if c not in known:
-            ck.fail(f"categories[{i}]", f"unknown category {c!r}; known: {sorted(known)}")
-    out["categories"] = list(dict.fromkeys(cats))
-
-    # facilities
-    facs = cfg["facilities"]
-    if isinstance(facs, dict):
-        facs = [facs]
-    if not isinstance(facs, list) or not facs:
-        ck.fail("facilities", "list at least one facility source (source: osm or source: file)")
-    out["facilities"] = []
-    for i, f in enumerate(facs):
-        fld = f"facilities[{i}]"
-        if not isinstance(f, dict):
-            ck.fail(fld, f"must be a mapping with 'source', not {f!r}")
-        src = f.get("source", "file" if "file" in f else None)
-        if src not in ("osm", "file"):
-            ck.fail(f"{fld}.source", f"must be osm or file, not {src!r}")
-        if src == "osm":
-            ck.mapping(fld, f, _FACILITY_OSM_KEYS)
-            sub = f.get("categories")
-            if sub is not None:
-                if not isinstance(sub, list):
-                    ck.fail(f"{fld}.categories", "must be a list of categories or null")
-                for j, c in enumerate(sub):
-                    if c not in out["categories"]:
-                        ck.fail(
-                            f"{fld}.categories[{j}]",
-                            f"{c!r} is not one of the run's categories {out['categories']}",
-                        )
-            out["facilities"].append(
-                {
-                    "source": "osm",
-                    "categories": sub,
-                    "label": ck.text(f"{fld}.label", f.get("label")),
-                }
-            )
-            continue
-        ck.mapping(fld, f, _FACILITY_FILE_KEYS)
-        required = f.get("required", True)
-        if not isinstance(required, bool):
-            ck.fail(f"{fld}.required", f"must be true or false, not {required!r}")
-        if not f.get("file"):
-            ck.fail(f"{fld}.file", "missing: name the CSV/Excel/GeoJSON file")
-        coords = f.get("coords")
-        if coords is None:
-            ck.fail(
-                f"{fld}.coords",
-                "缺少坐标系 (missing: declare the coordinate system): wgs84, gcj02 (高德/腾讯), "
-                "bd09 (百度) 或 EPSG:xxxx",
-            )
-        try:
-            from ..geo.crs import normalize_coords
-
-            normalize_coords(coords)
-        except (ValueError, TypeError) as exc:
-            ck.fail(f"{fld}.coords", str(exc))
-        category = f.get("category")
-        if category is not None and category not in out["categories"]:
-            ck.fail(
-                f"{fld}.category",
-                f"{category!r} is not one of the run's categories {out['categories']}",
-            )
-        rules = ck.path(f"{fld}.rules", f.get("rules")) if f.get("rules") else None
-        resolved = _optional_path(
-            ck,
-            f"{fld}.file",
-            f["file"],
-            required,
-            f"设施数据 {f.get('label') or Path(str(f['file'])).name}",
-        )
-        if resolved is None:
-            continue
-        entry = {k: f.get(k) for k in _FACILITY_FILE_KEYS}
-        entry.update(
-            {
-                "source": "file",
-                "file": resolved,
-                "required": required,
-                "coords": coords,
-                "rules": rules,
-            }
-        )
-        for col in ("x", "y", "type_col", "name_col", "address_col", "label"):
-            entry[col] = ck.text(f"{fld}.{col}", entry[col])
-        entry["swap_xy"] = bool(entry.get("swap_xy") or False)
-        out["facilities"].append(entry)
-    if not out["facilities"]:
-        ck.notes.append("没有可用的设施数据源")
-
-    # population
-    pop = dict(_DEFAULTS["population"])
-    pop.update(ck.mapping("population", cfg["population"] or {}, _DEFAULTS["population"].keys()))
-    if pop["source"] not in ("none", "file"):
-        ck.fail("population.source", f"must be file or none, not {pop['source']!r}")
-    if not isinstance(pop["required"], bool):
-        ck.fail("population.required", f"must be true or false, not {pop['required']!r}")
-    out_pop = {
-        "source": pop["source"],
-        "file": None,
-        "count_col": ck.text("population.count_col", pop["count_col"]) or "population",
-        "age_file": None,
-        "age_district": ck.text("population.age_district", pop["age_district"]) or out["district"],
-        "share60": None,
-        "required": pop["required"],
-    }
-    if pop["share60"] is not None:
-        s = ck.number("population.share60", pop["share60"])
-        if s > 1:
-            ck.fail("population.share60", f"a share between 0 and 1, not {s!r}")
-        out_pop["share60"] = s
-    if pop["source"] == "file":
-        if not pop["file"]:
-            ck.fail("population.file", "population.source is file: name the file")
-        out_pop["file"] = _optional_path(
-            ck, "population.file", pop["file"], pop["required"], "人口数据"
-        )
-        if out_pop["file"] is None:
-            out_pop["source"] = "none"
-            ck.notes.append("人口数据缺失：按每个路网节点权重 1 计算")
-    if pop["age_file"]:
-        out_pop["age_file"] = _optional_path(
-            ck, "population.age_file", pop["age_file"], pop["required"], "年龄结构数据"
-        )
-        if out_pop["age_file"] and not out_pop["age_district"]:
-            ck.fail("population.age_district", "age_file needs age_district (or district)")
-    out["population"] = out_pop
-
-    # corridors
-    if cfg["corridors"]:
-        out["corridors"] = ck.path("corridors", cfg["corridors"])
-    else:
-        out["corridors"] = None
-
-    # siting
-    s = dict(_DEFAULTS["siting"])
-    s.update(ck.mapping("siting", cfg["siting"] or {}, _DEFAULTS["siting"].keys()))
-    if s["category"] not in out["categories"]:
-        ck.fail(
-            "siting.category",
-            f"{s['category']!r} is not one of the run's categories {out['categories']}",
-        )
-    if s["model"] not in SITING_MODELS:
-        ck.fail("siting.model", f"must be one of {list(SITING_MODELS)}, not {s['model']!r}")
-    s["new_sites"] = ck.number("siting.new_sites", s["new_sites"], integer=True)
-    s["minutes"] = ck.number("siting.minutes", s["minutes"])
-    if s["profile"] is None:
-        s["profile"] = out["profiles"][0]
-    elif s["profile"] not in PROFILES:
-        ck.fail("siting.profile", f"unknown speed profile {s['profile']!r}")
-    if float(s["minutes"]).is_integer():
-        s["minutes"] = int(s["minutes"])
-    out["siting"] = s
-
-    # plan targets
-    targets = cfg["targets"] or []
-    if not isinstance(targets, list):
-        ck.fail("targets", "must be a list of {category, minutes, population_share}")
-    out["targets"] = []
-    for i, t in enumerate(targets):
-        fld = f"targets[{i}]"
-        ck.mapping(fld, t, {"category", "minutes", "population_share", "source"})
-        if t.get("category") not in known:
-            ck.fail(f"{fld}.category", f"unknown category {t.get('category')!r}")
-        share = ck.number(f"{fld}.population_share", t.get("population_share"))
-        if share > 1:
-            ck.fail(f"{fld}.population_share", f"a share between 0 and 1, not {share!r}")
-        out["targets"].append(
-            {
-                "category": t["category"],
-                "minutes": ck.number(f"{fld}.minutes", t.get("minutes")),
-                "population_share": share,
-                "source": ck.text(f"{fld}.source", t.get("source")),
-            }
-        )
     out["notes"] = ck.notes
     return out
