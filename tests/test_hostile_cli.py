@@ -28,6 +28,7 @@ MINIMAL = {
     "map": [],
     "run": ["--config", "nope.yaml"],
     "demo": [],
+    "schema": ["run-config"],
 }
 
 
