@@ -37,7 +37,8 @@ def _is_count_of_nodes(col: str, basis: str | None) -> bool:
         return True
     if basis != "nodes":
         return False
-    people = ("population", "pop", "gain_pop", "objective", "bound", "covered_", "unserved")
+    people = ("population", "pop", "gain_pop", "objective", "bound", "covered_", "unserved",
+              "blind_spot_pop")  # fmt: skip
     return col.startswith(people) and "share" not in col and "pp" not in col.split("_")
 
 

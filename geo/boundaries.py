@@ -222,10 +222,16 @@ def _relation_id(value) -> int:
 
 
 # ---------------------------------------------------------------------------- files
+_WHAT_ZH = {"name": "名称", "code": "代码", "relation": "OSM 关系"}
+
+
 def _pick_column(columns, wanted: str | None, candidates, path: Path, what: str) -> str | None:
     if wanted is not None:
         if wanted not in columns:
-            raise ValueError(f"{path}: no {what} column {wanted!r}; columns: {list(columns)}")
+            raise ValueError(
+                f"{path}: 没有{_WHAT_ZH.get(what, what)}列 (no {what} column) {wanted!r}; "
+                f"文件中的列: {list(columns)}"
+            )
         return wanted
     for cand in candidates:
         if cand in columns:

@@ -61,10 +61,15 @@ class LoadReport:
     stats: dict[str, float] = field(default_factory=dict)
 
     def reject(
-        self, row: int | None, field_: str | None, reason: str, value: object = None
+        self,
+        row: int | None,
+        field_: str | None,
+        reason: str,
+        value: object = None,
+        file: str | None = None,
     ) -> None:
-        """Record a rejected row."""
-        self.rejections.append(Rejection(self.source, row, field_, reason, value))
+        """Record a rejected row (of ``file`` when the report spans several files)."""
+        self.rejections.append(Rejection(file or self.source, row, field_, reason, value))
 
     def note(self, text: str) -> None:
         """Record a repair or other change that kept the row."""

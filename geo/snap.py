@@ -131,14 +131,21 @@ def snap_points(
         snap_m[valid[pi]] = d
         ok[valid[pi]] = d <= max_snap_m
 
+    files = points["src_file"].to_numpy() if "src_file" in points.columns else None
     for i in np.flatnonzero(empty):
-        report.reject(int(row_numbers[i]), "geometry", "empty or missing point")
+        report.reject(
+            int(row_numbers[i]),
+            "geometry",
+            "缺少点几何 (empty or missing point)",
+            file=None if files is None else str(files[i]),
+        )
     for i in np.flatnonzero(~empty & ~ok):
         report.reject(
             int(row_numbers[i]),
             "geometry",
-            f"{snap_m[i]:.0f} m from the nearest walkable street "
-            f"(more than the {max_snap_m:.0f} m snap limit)",
+            f"离最近的可步行道路 {snap_m[i]:.0f} 米, 超过 {max_snap_m:.0f} 米的接入上限 "
+            f"({snap_m[i]:.0f} m from the nearest walkable street, snap limit {max_snap_m:.0f} m)",
+            file=None if files is None else str(files[i]),
         )
     report.n_loaded = int(ok.sum())
 

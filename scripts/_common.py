@@ -28,6 +28,7 @@ from ..settings import data_dir
 from ..workflow.inputs import sheet_name_or_index
 
 __all__ = [
+    "add_allow_partial_arg",
     "add_boundary_args",
     "add_facility_args",
     "add_max_snap_arg",
@@ -46,6 +47,7 @@ __all__ = [
     "require_coords_arg",
     "show_progress",
     "resolve_path",
+    "select_boundary",
     "run_pipeline_and_print",
     "share60_from_args",
     "sheet_name_or_index",
@@ -217,20 +219,51 @@ def load_network_from_args(args: argparse.Namespace):
 
 
 # ------------------------------------------------------------------------------- boundaries
-def add_boundary_args(group, *, name_col: bool = False) -> None:
-    """Add ``--boundaries PATH`` (and ``--boundary-name-col COL``)."""
+def add_boundary_args(group, *, name_col: bool = False, name: bool = True) -> None:
+    """Add ``--boundaries PATH``, ``--boundary-name NAME`` (and ``--boundary-name-col COL``)."""
     group.add_argument("--boundaries", metavar="PATH", help="街道边界 (GeoJSON/GPKG/SHP)")
+    if name:
+        group.add_argument(
+            "--boundary-name",
+            metavar="NAME",
+            help="只用边界文件中名为 NAME 的一个边界 (如 黄浦区; 默认全部)",
+        )
     if name_col:
         group.add_argument("--boundary-name-col", metavar="COL", help="边界名称列 (默认自动识别)")
 
 
+def _without_path(message: str, path: Path) -> str:
+    """A loader's message without its leading ``path: `` (the caller names the file once)."""
+    for prefix in (f"{path}: ", f"{path.name}: "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def select_boundary(gdf, wanted: str, path: Path, option: str = "--boundary-name"):
+    """The one boundary named ``wanted`` (``街道`` may be left off), else :class:`InputError`
+    naming the file, the option, the value and the names the file has."""
+    names = gdf["name"].astype(str)
+    want = str(wanted).strip()
+    bare = names.str.replace("街道$", "", regex=True)
+    hit = gdf[(names == want) | (bare == want.removesuffix("街道"))]
+    if len(hit) == 0:
+        raise InputError(
+            f"边界文件 {path}: 没有名为 {want!r} 的边界 ({option}); 文件中有: "
+            + ", ".join(names.head(20))
+            + (" …" if len(names) > 20 else "")
+        )
+    return hit.reset_index(drop=True)
+
+
 def load_boundaries_from_args(args: argparse.Namespace, *, allow_empty: bool = False):
-    """Load ``args.boundaries`` (:func:`lifecircle.geo.boundaries.load_boundaries`).
+    """Load ``args.boundaries`` (:func:`lifecircle.geo.boundaries.load_boundaries`), only the
+    one named by ``--boundary-name`` when given.
 
     Parameters
     ----------
     args : Namespace
-        ``boundaries`` and, when present, ``boundary_name_col``.
+        ``boundaries`` and, when present, ``boundary_name`` and ``boundary_name_col``.
     allow_empty : bool
         Return a file without any usable polygon (to report it) instead of raising.
 
@@ -241,7 +274,8 @@ def load_boundaries_from_args(args: argparse.Namespace, *, allow_empty: bool = F
     Raises
     ------
     InputError
-        The file does not exist, cannot be read, or (unless ``allow_empty``) has no polygon.
+        The file does not exist, cannot be read, has no such column or boundary, or (unless
+        ``allow_empty``) has no polygon; the message names the file once.
     """
     from ..geo.boundaries import load_boundaries
 
@@ -250,10 +284,14 @@ def load_boundaries_from_args(args: argparse.Namespace, *, allow_empty: bool = F
         raise InputError(f"边界文件不存在 (no such file): {path}")
     try:
         gdf, report = load_boundaries(path, name_col=getattr(args, "boundary_name_col", None))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"边界文件无法读取: {path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"边界文件无法读取 (cannot read): {path}: {exc}") from None
+    except ValueError as exc:
+        raise InputError(f"边界文件 {path}: {_without_path(str(exc), path)}") from None
     if len(gdf) == 0 and not allow_empty:
-        raise InputError(f"{path}: 没有可用的边界面")
+        raise InputError(f"边界文件 {path}: 没有可用的边界面 (no polygon)")
+    if getattr(args, "boundary_name", None):
+        gdf = select_boundary(gdf, args.boundary_name, path)
     return gdf, report
 
 
@@ -317,6 +355,15 @@ def add_profile_arg(group) -> None:
         default="elderly",
         choices=sorted(PROFILES),
         help="步速: elderly 0.9 m/s (默认), adult 1.2 m/s, gb50180 距离口径",
+    )
+
+
+def add_allow_partial_arg(group) -> None:
+    """Add ``--allow-partial``: analyse boundaries the network reaches less than half of."""
+    group.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="路网只覆盖边界面积不足 50%% 时仍然计算 (默认: 该边界不计算并说明)",
     )
 
 
@@ -421,6 +468,8 @@ def run_pipeline_and_print(inputs, out: Path, args: argparse.Namespace, t0: floa
     opts = dict(inputs.options)
     if args.basemap != "auto":
         opts["basemap"] = None if args.basemap == "none" else args.basemap
+    if getattr(args, "allow_partial", False):
+        opts["allow_partial"] = True
     result = run_pipeline(
         inputs.net,
         inputs.boundaries,
@@ -430,7 +479,7 @@ def run_pipeline_and_print(inputs, out: Path, args: argparse.Namespace, t0: floa
         population_known=inputs.population_known,
         notes=inputs.notes,
         reports=inputs.reports,
-        progress=not args.quiet,
+        progress=show_progress(args),
         on_step=step_printer(t0),
         **opts,
     )

@@ -15,8 +15,9 @@ Writes
     Layers ``service_areas`` (one polygon per facility and ``fid == "全部"`` per category and
     threshold), ``blind_spots``, ``nodes`` (``osmid``, ``t_<category>`` minutes, empty where
     unreachable), plus ``facilities`` and ``boundaries`` for the map.
-``DIR/coverage_rejected.csv``
-    Facility (and demand) rows left out, with file, row, field and reason (when there are any).
+``DIR/rejected.csv``
+    The run's one table of input rows left out (facilities, boundaries, demand off the network):
+    input, file, spreadsheet row, field, value and reason; the console prints the same count.
 
 and prints a Chinese summary table (类别 / 分钟 / 面积覆盖率 / 人口覆盖率 / 60岁以上覆盖率 ...).
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import unicodedata
+from pathlib import Path
 
 import pandas as pd
 import shapely
@@ -86,6 +88,7 @@ def register(subparsers) -> None:
         help="服务范围: 可达道路两侧的宽度 (米, 默认 50)",
     )
     common.add_max_snap_arg(t)
+    common.add_allow_partial_arg(t)
     t.add_argument(
         "--blind-cell",
         type=float,
@@ -164,36 +167,31 @@ def _category_label(cat: str) -> str:
 
 
 def summary_table(table: pd.DataFrame) -> list[str]:
-    """The Chinese summary lines printed by the command (one block per boundary)."""
+    """The Chinese summary lines printed by the command (one block per boundary): every share
+    names its demand basis (路网节点 or 人口); 60+ only when known."""
     if len(table) == 0:
         return ["(没有结果)"]
     nodes = (table["demand_basis"] == "nodes").all()
-    pop_head = "节点覆盖率*" if nodes else "人口覆盖率"
-    blind_head = "盲区节点" if nodes else "盲区人口"
-    heads = ["类别", "分钟", "米", "面积覆盖率", "路网覆盖率", pop_head, "60岁以上覆盖率",
-             "直线距离人口覆盖率", blind_head]  # fmt: skip
+    what = "路网节点" if nodes else "人口"
+    with60 = not nodes and table["pop60_share"].notna().any()
+    heads = ["类别", "分钟", "米", "面积覆盖率", "路网覆盖率", f"{what}覆盖率"]
+    heads += ["60岁以上覆盖率"] if with60 else []
+    heads += [f"直线距离{what}覆盖率", "盲区路网节点" if nodes else "盲区人口"]
+    unit = "个路网节点" if nodes else "人"
     lines = []
     for boundary, sub in table.groupby("boundary", sort=False):
         first = sub.iloc[0]
-        pop = (
-            f"{first['population']:,.0f} 个路网节点" if nodes else f"{first['population']:,.0f} 人"
-        )
+        extent = first.get("network_extent_share", float("nan"))
         lines.append(f"{boundary}  (面积 {first['area_km2']:.2f} km², 街道 "
-                     f"{first['network_km']:.1f} km, {pop})")  # fmt: skip
-        rows = [
-            [
-                _category_label(str(r["category"])),
-                f"{r['minutes']:g}",
-                f"{r['limit_m']:.0f}",
-                _pct(r["area_share"]),
-                _pct(r["network_share"]),
-                _pct(r["population_share"]),
-                _pct(r["pop60_share"]),
-                _pct(r["crowfly_population_share"]),
-                f"{r['blind_spot_population']:,.0f}",
-            ]
-            for _, r in sub.iterrows()
-        ]
+                     f"{first['network_km']:.1f} km, {first['population']:,.0f} {unit}; "
+                     f"步行路网覆盖边界面积的 {_pct(extent)})")  # fmt: skip
+        rows = []
+        for _, r in sub.iterrows():
+            row = [_category_label(str(r["category"])), f"{r['minutes']:g}", f"{r['limit_m']:.0f}",
+                   _pct(r["area_share"]), _pct(r["network_share"]), _pct(r["population_share"])]  # fmt: skip
+            row += [_pct(r["pop60_share"])] if with60 else []
+            row += [_pct(r["crowfly_population_share"]), f"{r['population_uncovered']:,.0f}"]
+            rows.append(row)
         widths = [max(_width(h), *(_width(row[i]) for row in rows)) for i, h in enumerate(heads)]
         lines.append("  " + "  ".join(_pad(h, w) for h, w in zip(heads, widths, strict=True)))
         for row in rows:
@@ -202,33 +200,35 @@ def summary_table(table: pd.DataFrame) -> list[str]:
             ]
             lines.append("  " + "  ".join(cells))
     if nodes:
-        lines.append("* 未提供人口数据: 按路网节点计 (每个节点权重 1)")
+        lines.append(
+            "未提供人口数据 (--population): 覆盖率是路网节点的比例 (每个节点权重 1), 不是人口"
+        )
     return lines
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the coverage analysis and write the outputs; 0 even when rows were rejected."""
     from ..analysis.coverage import compute_coverage
+    from ..workflow.writers import coverage_reports, write_rejections
 
     prof = get_profile(args.profile)
     fac_path = common.resolve_path(args.facilities)
     if not fac_path.exists():  # before the (possibly long) network loading
         raise InputError(f"设施文件不存在 (no such file): {fac_path}")
+    common.require_coords_arg(args.coords, f"--facilities {fac_path}", "--coords")
     net, boundaries = _load_network(args)
     print(f"路网: {net.n_nodes:,} 个节点, 街道 {net.total_length() / 1000:,.1f} km")
     # the network's extent (+1 km, the loader's tolerance) is the declared area
     area = shapely.convex_hull(shapely.multipoints(net.lonlat))
     fac, frep = common.load_facilities_from_args(args, area=area)
-    print(f"设施: {frep.n_input} 行, 载入 {frep.n_loaded}, 拒绝 {frep.n_rejected}")
-    for r in frep.rejections:
-        print(f"  拒绝 {common.rejection_text(r, file=True, value=False)}")
+    reports = {"设施": frep}
+    print(f"设施: {frep.n_input} 行, 载入 {frep.n_loaded}, 未使用 {frep.n_rejected}")
     if len(fac) == 0:
-        raise InputError(f"{args.facilities}: 没有可用的设施")
+        raise InputError(f"{args.facilities}: 没有可用的设施 (见上: 都不在路网范围内或无法读取)")
     if args.boundaries:
-        boundaries, brep = common.load_boundaries_from_args(args)
-        common.print_rejections(brep, "  边界拒绝: ")
+        boundaries, reports["边界"] = common.load_boundaries_from_args(args)
     if boundaries is None:
-        print("未给出边界: 以路网范围 (节点凸包) 作为研究范围")
+        print("未给出边界 (--boundaries): 以路网范围 (节点凸包) 作为研究范围")
     demand = _demand(args, net, boundaries)
     share60 = common.share60_from_args(args)
     if demand is not None and share60 is None:
@@ -248,19 +248,29 @@ def run(args: argparse.Namespace) -> int:
             per_facility=not args.no_per_facility,
             blind_cell_m=args.blind_cell,
             population_known=demand is not None,
+            allow_partial=args.allow_partial,
             n_jobs=max(1, args.jobs),
-            progress=True,
+            progress=common.show_progress(args),
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
     files = write_coverage(result, args.out)
+    rejected = write_rejections({**reports, **coverage_reports(result)}, args.out)
     print()
     print(f"步行覆盖率 ({prof.label}, 服务范围为可达道路两侧各 {args.buffer_width:g} 米)")
     for line in summary_table(result.table):
         print(line)
     for note in result.notes:
         print(f"说明: {note}")
-    common.print_rejections(result.reports, "  未参与计算: ")
+    if rejected is not None:
+        files["rejected"] = rejected
+        frame = pd.read_csv(rejected, encoding="utf-8-sig")
+        print(f"未使用的输入 {len(frame)} 行 (逐行原因见 {rejected}):")
+        for r in frame.head(20).itertuples():
+            row = "" if pd.isna(r.row) else f"第 {int(r.row)} 行, "
+            print(f"  {r.input} {Path(str(r.file)).name} {row}字段 {r.field}: {r.reason}")
+        if len(frame) > 20:
+            print(f"  … 另 {len(frame) - 20} 行见 {rejected}")
     print()
     for kind, path in files.items():
         print(f"已写出 {kind}: {path}")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from ._common import output_dir, run_pipeline_and_print
+from ._common import add_allow_partial_arg, output_dir, resolve_path, run_pipeline_and_print
 
 
 def register(subparsers) -> None:
@@ -39,6 +39,17 @@ def register(subparsers) -> None:
     p.add_argument(
         "--network", metavar="PATH", help="本地路网文件 (.osm/.pbf/.graphml), 代替在线下载"
     )
+    p.add_argument(
+        "--boundaries",
+        metavar="PATH",
+        help="街道边界文件 (GeoJSON/GPKG/SHP), 代替配置中的边界 (离线时必需)",
+    )
+    p.add_argument(
+        "--boundary-name",
+        metavar="NAME",
+        help="边界文件中要用的边界名称 (默认: 配置中的街道名)",
+    )
+    add_allow_partial_arg(p)
     p.add_argument("--cache-folder", metavar="DIR", help="osmnx 下载缓存目录 (默认 ./cache)")
     p.add_argument(
         "--basemap",
@@ -79,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_run_config(path)
     except (RunConfigError, FileNotFoundError) as exc:
         raise InputError(str(exc)) from None
+    if args.boundaries:
+        path_b = resolve_path(args.boundaries)
+        if not path_b.is_file():
+            raise InputError(f"--boundaries {path_b}: 边界文件不存在 (no such file)")
+        cfg["boundary"] = {**cfg["boundary"], "file": str(path_b)}
+    if args.boundary_name:
+        cfg["boundary"] = {**cfg["boundary"], "name": args.boundary_name}
     out = output_dir(args.out)
     print(f"{cfg['street']}: 配置 {path}")
     print("读取数据 (边界、路网、设施、人口) …", flush=True)

@@ -42,7 +42,6 @@ def register(subparsers) -> None:
     d = p.add_argument_group("输入数据")
     common.add_network_args(d, required=True)
     common.add_boundary_args(d)
-    d.add_argument("--boundary-name", metavar="NAME", help="只用这个边界 (默认全部合并)")
     common.add_facility_args(d, help="现有设施表 (作为已建站点锁定)", default_category=False)
     d.add_argument("--category", default="elder_care", help="设施类别 (默认 elder_care)")
     common.add_population_args(d)
@@ -120,20 +119,10 @@ def register(subparsers) -> None:
 # ------------------------------------------------------------------------------ loading
 def _boundary(args) -> tuple[gpd.GeoDataFrame | None, str]:
     if not args.boundaries:
-        return None, "路网范围"
+        return None, "路网范围 (未给出 --boundaries)"
     gdf, _ = common.load_boundaries_from_args(args)
-    if args.boundary_name:
-        names = gdf["name"].astype(str)
-        want = args.boundary_name.strip()
-        hit = gdf[(names == want) | (names.str.replace("街道", "") == want.replace("街道", ""))]
-        if len(hit) == 0:
-            raise InputError(
-                f"{common.resolve_path(args.boundaries)}: 没有名为 {want!r} 的边界 "
-                f"(有: {', '.join(names[:20])})"
-            )
-        return hit, want
-    label = "、".join(gdf["name"].astype(str).tolist()[:3]) + ("等" if len(gdf) > 3 else "")
-    return gdf, label
+    names = gdf["name"].astype(str).tolist()
+    return gdf, "、".join(names[:3]) + ("等" if len(names) > 3 else "")
 
 
 def _facilities(args) -> tuple[gpd.GeoDataFrame | None, object]:

@@ -140,7 +140,7 @@ def test_geopackage_layers_and_columns(tmp_path):
     assert out["code"].tolist() == ["310107017", None]
     assert out["osm_relation"].isna().tolist() == [False, True]
     assert not any("layers" in n for n in rep.notes)
-    with pytest.raises(ValueError, match=r"plan\.gpkg: no name column '街道'"):
+    with pytest.raises(ValueError, match=r"plan\.gpkg: 没有名称列 \(no name column\) '街道'"):
         load_boundaries(path, layer="streets", name_col="街道")
     with pytest.raises(FileNotFoundError, match="missing.geojson"):
         load_boundaries(tmp_path / "missing.geojson")

@@ -379,9 +379,13 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
     ])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
-    for word in ("类别", "分钟", "面积覆盖率", "60岁以上覆盖率", "为老服务", "演示街道甲", "%"):
+    for word in ("类别", "分钟", "面积覆盖率", "路网节点覆盖率", "为老服务", "演示街道甲", "%"):
         assert word in printed
-    assert "row 9" in printed and "250 m" in printed  # the far facility (spreadsheet row 9)
+    # no population: node shares named as such, no 60+ column, never 人口
+    assert "60岁以上覆盖率" not in printed and "直线距离路网节点覆盖率" in printed
+    assert "人口覆盖率" not in printed
+    # the far facility: its spreadsheet row, in Chinese, once in the file and the console count
+    assert "第 9 行" in printed and "250 米" in printed and "未使用的输入 1 行" in printed
     table = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
     assert len(table) == 2 * 3 * 3
     for col in (
@@ -412,8 +416,9 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
         assert (
             con.execute("select count(*) from nodes where t_elder_care is null").fetchone()[0] == 0
         )
-    rejected = pd.read_csv(out / "coverage_rejected.csv", encoding="utf-8-sig")
-    assert rejected["row"].tolist() == [9]
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    assert rejected["row"].tolist() == [9] and not (out / "coverage_rejected.csv").exists()
+    assert rejected["file"].tolist() == ["coverage_helsinki_facilities.csv"]
 
 
 def test_cli_missing_file_exits_2(tmp_path, capsys):

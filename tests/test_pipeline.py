@@ -295,13 +295,15 @@ def test_run_offline_without_network_file_fails_clearly(tmp_path, capsys, offlin
     code = main(["run", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet"])
     _, stderr = capsys.readouterr()
     assert code == 2
-    assert "无法从 OpenStreetMap 下载" in stderr and "--network" in stderr
+    # the boundary cannot be had: never the network's extent instead, but the fix
+    assert "无法下载街道边界" in stderr and "--boundaries" in stderr and "联网" in stderr
     assert not (tmp_path / "out" / "coverage.csv").exists()
 
 
 def test_run_offline_with_network_option(tmp_path, capsys, offline):
-    """``--network`` makes an OSM-only config usable offline: the boundary becomes the network's
-    extent (noted) and the OSM facility source is skipped (noted)."""
+    """Offline, ``--network`` alone is not enough: the boundary is never silently the network's
+    extent (exit 2 with the fix); with ``--boundaries`` the run works and the OSM facility
+    source is skipped (noted)."""
     paths = write_grid_inputs(tmp_path)
     cfg = tmp_path / "street.yaml"
     cfg.write_text(
@@ -311,23 +313,17 @@ def test_run_offline_with_network_option(tmp_path, capsys, offline):
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    code = main(
-        [
-            "run",
-            "--config",
-            str(cfg),
-            "--out",
-            str(out),
-            "--network",
-            str(paths["network"]),
-            "--quiet",
-        ]
-    )
+    argv = ["run", "--config", str(cfg), "--out", str(out), "--network", str(paths["network"]),
+            "--quiet"]  # fmt: skip
+    code = main(argv)
+    stdout, stderr = capsys.readouterr()
+    assert code == 2 and "不能用路网的范围代替街道边界" in stderr
+    assert not (out / "coverage.csv").exists()
+    code = main([*argv, "--boundaries", str(paths["boundary"])])
     stdout, stderr = capsys.readouterr()
     assert code == 0, stderr
-    assert "无法下载 OSM 边界" in stdout and "无法下载 OSM 设施点" in stdout
-    # extent boundary: the 400 m grid shrunk by 100 m, a 200 m square around the centre
-    assert "研究范围: 网格街道 (0.04 平方千米)" in stdout
+    assert "无法下载 OSM 设施点" in stdout
+    assert "研究范围: 网格街道 (0.25 平方千米)" in stdout  # the grid plus 50 m
     table = read_coverage(out)
     assert set(table["category"]) == {"elder_care", "fitness"}
 

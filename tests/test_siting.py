@@ -360,6 +360,7 @@ def test_unreachable_candidates_and_unsnapped_sites_reported(line):
     assert prob.sites["snapped"].tolist() == [True, False]
     reasons = [r.reason for r in prob.report.rejections]
     assert any("2000 m from the nearest walkable street" in r for r in reasons)
+    assert any("离最近的可步行道路 2000 米" in r for r in reasons)
     # a candidate far along a long street reaches nobody within 5 minutes
     long = line_network(3, 1000.0)
     dem2 = demand_points(long).iloc[[0]]
@@ -481,7 +482,7 @@ def test_real_network_siting(shared_data):
     assert n_ex == len(fac)
     assert (
         snapped[prob.existing_idx].sum()
-        + sum(r.file == "existing sites" for r in prob.report.rejections)
+        + sum(r.file == "eldercare_shanghai_gcj02.csv" for r in prob.report.rejections)
         == n_ex
     )
     exact = prob.solve("mclp", p=3, minutes=10, weight="pop60", time_limit=30)

@@ -242,6 +242,19 @@ def _offline_message(what: str, exc: BaseException) -> str:
     )
 
 
+def require_population_overlap(demand: gpd.GeoDataFrame, source) -> None:
+    """:class:`InputError` when a population layer gives the study area nobody: a layer that
+    does not overlap the area is an error, not a total of 0."""
+    from ..errors import InputError
+
+    total = float(demand["pop"].sum()) if len(demand) else 0.0
+    if not total > 0:
+        raise InputError(
+            f"人口数据 {source}: 与研究范围不重叠 (population layer does not overlap the study "
+            "area): 研究范围内人口合计为 0; 检查人口文件的范围与坐标系"
+        )
+
+
 def _pick_boundary(gdf: gpd.GeoDataFrame, wanted: str, path: str) -> gpd.GeoDataFrame:
     from ..errors import InputError
 
@@ -300,9 +313,11 @@ def config_inputs(
     ``file``: :func:`lifecircle.geo.facilities.load_facilities`). Population: ``population.file``
     distributed to the network nodes, or one per node.
 
-    Offline, with a local network: a boundary that cannot be downloaded is replaced by the
-    network's extent (noted), and OSM facility sources are skipped (noted). Without a local network
-    the download failure raises :class:`lifecircle.scripts.cli.InputError` saying so.
+    Offline, a boundary that cannot be downloaded is never replaced by the network's extent: the
+    run stops with :class:`lifecircle.errors.InputError` naming the fix (a boundary file, or
+    online). With a local network OSM facility sources are skipped (noted); without one the
+    download failure raises :class:`InputError` saying so. A population layer that gives the
+    boundary nobody is an :class:`InputError` too.
 
     Parameters
     ----------
@@ -355,14 +370,12 @@ def config_inputs(
         try:
             boundary = boundary_from_osm(cfg["osm_relation"], cache_folder=cache_folder)
         except offline as exc:
-            if not local:
-                raise InputError(
-                    _offline_message(f"街道边界 (OSM relation {cfg['osm_relation']})", exc)
-                ) from None
-            notes.append(
-                f"离线：无法下载 OSM 边界 (relation {cfg['osm_relation']})，以本地路网的数据范围"
-                "（凹包内缩 100 米）作为研究范围"
-            )
+            raise InputError(
+                f"无法下载街道边界 (OSM relation {cfg['osm_relation']}, {type(exc).__name__}): "
+                "不能用路网的范围代替街道边界 (the network's extent is not the street). 请给出"
+                "边界文件: --boundaries 边界.geojson [--boundary-name 名称], 或在配置中写 "
+                "boundary: {file: 边界.geojson}; 或联网运行"
+            ) from None
         except ValueError as exc:
             raise InputError(f"OSM 边界: {exc}") from None
         if boundary is not None:
@@ -397,8 +410,6 @@ def config_inputs(
             raise InputError(f"OSM 路网: {exc}") from None
         notes.append(f"路网：OpenStreetMap 步行路网（边界外扩 {buffer_m:.0f} 米）")
     reports["network"] = net.report
-    if boundary is None:
-        boundary = network_extent_boundary(net, street, source=f"extent of {net.source}")
     area = _buffered(boundary, buffer_m)
 
     # facilities
@@ -468,6 +479,8 @@ def config_inputs(
         raise InputError(f"{street}: {exc}（路网是否覆盖该街道？）") from None
     reports["demand"] = drep
     known = population is not None
+    if known:
+        require_population_overlap(demand, pcfg["file"])
 
     options = {
         "profile": profile,

@@ -66,6 +66,7 @@ def run_pipeline(
     reports: Mapping[str, LoadReport] | None = None,
     basemap: str | None = "auto",
     max_snap_m: float = 250.0,
+    allow_partial: bool = False,
     progress: bool = False,
     on_step: Callable[[int, int, str], None] | None = None,
 ) -> PipelineResult:
@@ -117,6 +118,8 @@ def run_pipeline(
         input row is left out silently.
     basemap : str or None
         Basemap of the HTML maps (see :func:`lifecircle.maps.builder.build_map`).
+    allow_partial : bool
+        Analyse a boundary the network reaches less than half of (set aside by default).
     max_snap_m : float
         Facilities and sites farther from every street are reported and left out.
     progress : bool
@@ -148,5 +151,6 @@ def run_pipeline(
         targets=targets,
         basemap=basemap,
         max_snap_m=max_snap_m,
+        allow_partial=allow_partial,
     )
     return study.write(out_dir, progress=progress, on_step=on_step)

@@ -33,7 +33,13 @@ from ..settings import DEFAULT_MINUTES, WGS84, get_profile
 from .inputs import PipelineInputs
 from .result import PipelineResult
 from .siting import NewSites, site_new_facilities
-from .writers import write_corridors, write_coverage, write_rejections, write_sites
+from .writers import (
+    coverage_reports,
+    write_corridors,
+    write_coverage,
+    write_rejections,
+    write_sites,
+)
 
 __all__ = ["STEP_LABELS", "RunOptions", "Study", "infer_population_known"]
 
@@ -81,6 +87,9 @@ class RunOptions:
         Basemap of the HTML maps.
     max_snap_m : float
         Facilities and homes farther from every street are reported and left out.
+    allow_partial : bool
+        Analyse a boundary the network reaches less than half of (by default it is set aside
+        by name, and a run whose only boundary is set aside stops with exit code 2).
     """
 
     profile: str = "elderly"
@@ -94,6 +103,7 @@ class RunOptions:
     targets: Sequence[dict] | None = None
     basemap: str | None = "auto"
     max_snap_m: float = 250.0
+    allow_partial: bool = False
 
     @classmethod
     def from_mapping(cls, options: Mapping | RunOptions | None, **overrides) -> RunOptions:
@@ -207,6 +217,12 @@ class Study:
                 self.net, population, self.boundaries, share60=share60, report=rep
             )
             self.reports.setdefault("demand", rep)
+            if population is not None:
+                from .inputs import require_population_overlap
+
+                require_population_overlap(
+                    demand, population if isinstance(population, str | Path) else "population"
+                )
         self.demand = demand
         if population_known is None:
             population_known = infer_population_known(demand)
@@ -317,6 +333,7 @@ class Study:
             max_snap_m=self.options.max_snap_m,
             population_known=self.population_known,
             per_facility=per_facility,
+            allow_partial=self.options.allow_partial,
             progress=progress,
         )
 
@@ -581,7 +598,7 @@ class Study:
         result.coverage = cov
         result.notes = notes = self._notes(cov)
         result["coverage"] = write_coverage(cov, out)
-        reports = dict(self.reports)
+        reports = {**self.reports, **coverage_reports(cov)}
         if "siting" in steps:
             step("siting")
             found = self.site(progress=progress)
@@ -598,7 +615,7 @@ class Study:
         rejected = write_rejections(reports, out)
         if rejected is not None:
             result["rejected"] = rejected
-            n = sum(r.n_rejected for r in reports.values())
+            n = sum(r.n_rejected for r in reports.values() if r is not None)
             notes.append(f"未使用的输入共 {n} 行，逐行原因见 {rejected.name}")
         step("map")
         result["map"] = self._write_maps(out)

@@ -11,12 +11,16 @@ import pandas as pd
 from ..cells import write_csv
 from ..geo.report import LoadReport
 from ..settings import WGS84
+from ..units import tidy_numbers
 
 GPKG_LAYERS = ("service_areas", "blind_spots", "nodes", "facilities", "boundaries")
 
 
 def write_coverage(result, out_dir) -> dict[str, Path]:
-    """Write ``coverage.csv`` and ``coverage.gpkg`` (and ``coverage_rejected.csv``).
+    """Write ``coverage.csv`` (numbers rounded, node counts as integers) and ``coverage.gpkg``.
+
+    Rows the step left out go to the run's one ``rejected.csv`` (:func:`write_rejections` with
+    :func:`coverage_reports`).
 
     Parameters
     ----------
@@ -27,14 +31,19 @@ def write_coverage(result, out_dir) -> dict[str, Path]:
     Returns
     -------
     dict
-        ``{"csv": path, "gpkg": path}`` (+ ``"rejected"`` when rows were left out).
+        ``{"csv": path, "gpkg": path}``.
     """
     import pyogrio
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "coverage.csv"
-    write_csv(result.table, csv)
+    table = result.table
+    basis = "nodes" if (table.get("demand_basis") == "nodes").all() and len(table) else None
+    write_csv(tidy_numbers(table, basis), csv)
+    old = out / "coverage_rejected.csv"  # written by earlier versions: one rejected.csv now
+    if old.exists():
+        old.unlink()
     gpkg = out / "coverage.gpkg"
     if gpkg.exists():
         gpkg.unlink()
@@ -57,19 +66,13 @@ def write_coverage(result, out_dir) -> dict[str, Path]:
         if len(gdf) == 0:
             kw["geometry_type"] = "MultiPolygon" if polygons else "Point"
         pyogrio.write_dataframe(gdf, gpkg, layer=name, driver="GPKG", append=gpkg.exists(), **kw)
-    files = {"csv": csv, "gpkg": gpkg}
-    rejected = [r for rep in result.reports for r in rep.rejections]
-    rej_path = out / "coverage_rejected.csv"
-    if rejected:
-        frame = pd.DataFrame(
-            [(r.file, r.row, r.field, r.reason, r.value) for r in rejected],
-            columns=["file", "row", "field", "reason", "value"],
-        )
-        write_csv(frame, rej_path)
-        files["rejected"] = rej_path
-    elif rej_path.exists():
-        rej_path.unlink()
-    return files
+    return {"csv": csv, "gpkg": gpkg}
+
+
+def coverage_reports(result) -> dict[str, LoadReport]:
+    """The coverage step's own reports (facilities and demand left off the network), named for
+    :func:`write_rejections`."""
+    return {f"覆盖率计算: {rep.source}": rep for rep in result.reports}
 
 
 def write_sites(
@@ -84,7 +87,8 @@ def write_sites(
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "sites.csv", "gpkg": out / "sites.gpkg"}
     table = pd.DataFrame(sites.drop(columns="geometry", errors="ignore"))
-    write_csv(table, paths["csv"])
+    basis = "nodes" if "weight" in table and (table["weight"] == "nodes").all() else None
+    write_csv(tidy_numbers(table, basis), paths["csv"])
     if paths["gpkg"].exists():
         paths["gpkg"].unlink()
     pts = (
@@ -102,7 +106,7 @@ def write_sites(
             nc.to_file(paths["gpkg"], layer="new_coverage", driver="GPKG")
     if candidates is not None and len(candidates):
         paths["candidates"] = out / "candidates.csv"
-        write_csv(candidates, paths["candidates"])
+        write_csv(tidy_numbers(candidates, basis), paths["candidates"])
         cg = gpd.GeoDataFrame(
             candidates, geometry=gpd.points_from_xy(candidates["lon"], candidates["lat"]), crs=WGS84
         )
@@ -111,9 +115,10 @@ def write_sites(
 
 
 def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> Path | None:
-    """Write every rejected input row to ``rejected.csv`` (``input``, ``file``, ``row``,
-    ``field``, ``reason``, ``value``; UTF-8 with BOM). Returns ``None`` (and removes an old file)
-    when nothing was rejected."""
+    """Write every rejected input row to the run's one ``rejected.csv`` (``input``, ``file``
+    (one source file per row), ``row`` (spreadsheet row, header = row 1; feature number for
+    vector files), ``field``, ``value``, ``reason``; UTF-8 with BOM). Returns ``None`` (and
+    removes an old file) when nothing was rejected."""
     path = Path(out_dir) / "rejected.csv"
     frames = []
     for name, rep in reports.items():
@@ -127,6 +132,7 @@ def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> 
         return None
     table = pd.concat(frames, ignore_index=True)
     table["row"] = table["row"].astype("Int64")
+    table = table[["input", "file", "row", "field", "value", "reason"]]
     write_csv(table, path)
     return path
 
