@@ -411,6 +411,21 @@ def _existing_markers(prob: SitingProblem, existing: gpd.GeoDataFrame | None) ->
     return out
 
 
+def _initial_sites(sites: gpd.GeoDataFrame | None) -> list[dict]:
+    if sites is None or len(sites) == 0:
+        return []
+    pts = sites.to_crs(WGS84)
+    names = pts["name"] if "name" in pts.columns else [None] * len(pts)
+    out = []
+    for g, name in zip(pts.geometry.values, names, strict=True):
+        if g is None or g.is_empty:
+            continue
+        g = g if g.geom_type == "Point" else g.representative_point()
+        text = None if name is None or name != name else str(name)
+        out.append({"lon": float(g.x), "lat": float(g.y), "name": text})
+    return out
+
+
 def _boundary_rings(boundary) -> list:
     if boundary is None or len(boundary) == 0:
         return []
@@ -524,6 +539,7 @@ def build_studio(
     boundary: gpd.GeoDataFrame | None = None,
     options: StudioOptions | None = None,
     problem: SitingProblem | None = None,
+    initial_sites: gpd.GeoDataFrame | None = None,
 ) -> StudioFile:
     """Write the siting studio: one self-contained offline HTML file.
 
@@ -545,6 +561,8 @@ def build_studio(
     options : StudioOptions, optional
     problem : SitingProblem, optional
         A problem already built by :func:`studio_problem` (skips the searches).
+    initial_sites : GeoDataFrame, optional
+        Sites placed when the page opens (e.g. the sites of ``lifecircle site``), in order.
 
     Returns
     -------
@@ -556,6 +574,7 @@ def build_studio(
         raise ValueError(f"{path}: the studio is an .html file")
     prob = problem or studio_problem(net, demand, existing, candidates, options)
     payload = studio_payload(prob, options, existing, boundary)
+    payload["initial_sites"] = _initial_sites(initial_sites)
     text = render_studio(payload)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -162,6 +162,7 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
         "sites.gpkg",
         "map.html",
         "map_offline.html",
+        "studio.html",
         "coverage.xlsx",
         "coverage_chart.png",
         "map.png",

@@ -130,3 +130,44 @@ def test_bad_options_and_path(tmp_path):
     net = grid_network(3, 3)
     with pytest.raises(ValueError, match="html"):
         build_studio(net, demand_points(net), tmp_path / "s.csv")
+
+
+# -------------------------------------------------------------------------------------- CLI
+def test_cli_studio_from_coverage_and_sites(tmp_path, capsys):
+    from lifecircle.geo.network import save_network
+    from lifecircle.scripts.cli import main
+
+    net = grid_network(8, 6)
+    cov = tmp_path / "cov"
+    cov.mkdir()
+    save_network(net, cov / "network.graphml")
+    lon, lat = net.lonlat[3]
+    (tmp_path / "fac.csv").write_text(
+        f"name,type,lon,lat\n=HYPERLINK(1) 站,为老服务,{lon:.7f},{lat:.7f}\n", encoding="utf-8"
+    )
+    assert main(["coverage", "--network", str(cov / "network.graphml"), "--facilities",
+                 str(tmp_path / "fac.csv"), "--coords", "wgs84", "--out", str(cov)]) == 0  # fmt: skip
+    sites = tmp_path / "site"
+    sites.mkdir()
+    _points([(X0 + 350, Y0 + 250)], name=["新增1"]).to_file(sites / "sites.gpkg", layer="sites")
+    out = tmp_path / "studio.html"
+    capsys.readouterr()
+    code = main(["studio", "--coverage", str(cov), "--sites", str(sites), "--out", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert code == 0, stderr
+    assert str(out) in stdout and "现有设施 1 处" in stdout
+    data = _data(out.read_text(encoding="utf-8"))
+    # reloaded with simplification: the 4 corner nodes only shape a street
+    assert data["network"]["n_nodes"] == 44 and data["demand"]["basis"] == "nodes"
+    assert data["initial_sites"] == [
+        {"lon": pytest.approx(data["initial_sites"][0]["lon"]), "lat": pytest.approx(
+            data["initial_sites"][0]["lat"]), "name": "新增1"}
+    ]  # fmt: skip
+    before = _array(data["demand"]["before"], "f8")
+    assert before.min() == pytest.approx(0.0, abs=0.05) and np.isfinite(before).all()
+    # bad input: exit 2 with a one-line message
+    assert main(["studio", "--coverage", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert main(["studio", "--coverage", str(cov), "--out", str(tmp_path / "x.csv")]) == 2
+    (cov / "network.graphml").unlink()
+    assert main(["studio", "--coverage", str(cov), "--out", str(out)]) == 2
+    assert "--network" in capsys.readouterr().err

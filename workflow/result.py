@@ -24,6 +24,7 @@ class PipelineResult(dict):
     Keys (each present when the step ran): ``coverage`` ({``csv``, ``gpkg``}), ``sites``
     ({``csv``, ``gpkg``, ``candidates``}), ``corridors`` ({``gpkg``, ``csv``}), ``rejected``
     (``rejected.csv``, when any input row was left out), ``map`` ({``online``, ``offline``}),
+    ``studio`` (``studio.html``, the siting studio),
     ``report`` ({``xlsx``, ``csv``, ``charts`` (list), ``map``, ``md``, ``html``}).
 
     Attributes

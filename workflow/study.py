@@ -619,6 +619,9 @@ class Study:
             notes.append(f"未使用的输入共 {n} 行，逐行原因见 {rejected.name}")
         step("map")
         result["map"] = self._write_maps(out)
+        studio = self._write_studio(out / "studio.html", notes)
+        if studio is not None:
+            result["studio"] = studio
         step("report")
         result["report"] = self._write_report(out, result)
         return result
@@ -630,6 +633,32 @@ class Study:
         online = save_map(self.map(sites=sites), out / "map.html")
         offline = save_map(self.map(sites=sites), out / "map_offline.html", offline=True, notes=[])
         return {"online": online, "offline": offline}
+
+    def studio(self, path, category: str | None = None, *, basemap: str | None = None):
+        """Write the siting studio (``studio.html``) for ``category`` (default: the siting
+        step's, 为老服务). Returns :class:`lifecircle.maps.studio.StudioFile`."""
+        from .studio import StudioRequest, write_studio
+
+        s = self.siting_options(category=category)
+        req = StudioRequest(
+            category=s["category"],
+            profile=s["profile"],
+            minutes=self._thresholds(),
+            basemap=self.options.basemap if basemap is None else basemap,
+            max_snap_m=self.options.max_snap_m,
+            boundary_name=self.area_name,
+        )
+        return write_studio(
+            self.net, self.demand, self.facilities, self.boundaries, path, req,
+            population_known=self.population_known,
+        )  # fmt: skip
+
+    def _write_studio(self, path: Path, notes: list[str]) -> Path | None:
+        try:
+            return self.studio(path).path
+        except ValueError as exc:  # e.g. a network not in a transverse Mercator CRS
+            notes.append(f"未生成选址工作台 studio.html：{exc}")
+            return None
 
     def _write_report(self, out: Path, result: PipelineResult) -> dict:
         from ..reports import write_report

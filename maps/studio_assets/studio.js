@@ -947,6 +947,10 @@
     sr.appendChild(star); sr.appendChild(document.createTextNode(" 新增站点 (数字为顺序)"));
     lg.appendChild(sr);
   })();
+  (DATA.initial_sites || []).forEach(function (p) {
+    var made = makeSite(p.lon, p.lat, "from_file", p.name || undefined);
+    if (made.ok) { S.sites.push(made.site); }
+  });
   refresh();
   document.documentElement.setAttribute("data-studio-ready", "1");
 })();
