@@ -188,7 +188,7 @@ def _check_file(out: Path) -> None:
 
 
 #: Commands whose ``--out`` is one file rather than a folder.
-FILE_OUTPUTS = ("map",)
+FILE_OUTPUTS = ("map", "studio")
 
 
 def check_outputs(command: str, args: argparse.Namespace) -> None:

@@ -21,16 +21,6 @@ from ..settings import DEFAULT_MINUTES
 from . import _common as common
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是数字: {text!r}") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"应为正数: {text!r}")
-    return value
-
-
 def register(subparsers) -> None:
     """Add the ``studio`` subcommand."""
     p = subparsers.add_parser(
@@ -50,7 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--category", default="elder_care", help="设施类别 (默认 elder_care 为老服务)")
     common.add_profile_arg(p)
     p.add_argument(
-        "--minutes", type=_positive, nargs="+", metavar="MIN", help="步行时间阈值 (默认 5 10 15)"
+        "--minutes", type=float, nargs="+", metavar="MIN", help="步行时间阈值 (默认 5 10 15)"
     )
     p.add_argument(
         "--basemap",
@@ -59,7 +49,7 @@ def register(subparsers) -> None:
         help="底图: none (默认, 完全离线), osm, positron (只有瓦片需要联网)",
     )
     p.add_argument(
-        "--spacing", type=_positive, default=150.0, metavar="M", help="候选点间距, 米 (默认 150)"
+        "--spacing", type=float, default=150.0, metavar="M", help="候选点间距, 米 (默认 150)"
     )
     p.add_argument("--title", help="页面标题")
     p.add_argument("--out", required=True, metavar="FILE.html", help="输出 HTML 文件")

@@ -26,6 +26,7 @@ MINIMAL = {
     "coverage": ["--network", "nope.osm", "--facilities", "nope.csv", "--coords", "wgs84"],
     "site": ["--network", "nope.osm"],
     "map": [],
+    "studio": ["--coverage", "nope"],
     "run": ["--config", "nope.yaml"],
     "demo": [],
     "schema": ["run-config"],
@@ -44,7 +45,7 @@ NUMERIC = list(_numeric_options())
 
 
 def _argv(cmd, tmp_path, *extra):
-    out = ["--out", str(tmp_path / ("m.html" if cmd == "map" else "out"))] if cmd != "info" else []
+    out = ["--out", str(tmp_path / ("m.html" if cmd in ("map", "studio") else "out"))] if cmd != "info" else []
     return [cmd, *MINIMAL[cmd], *out, *extra]
 
 
@@ -124,7 +125,7 @@ def test_output_names_taken_by_folders(cmd, tmp_path, capsys):
 def test_output_that_cannot_be_created(cmd, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    target = blocker / "sub" / ("m.html" if cmd == "map" else "out")  # a file on the path
+    target = blocker / "sub" / ("m.html" if cmd in ("map", "studio") else "out")  # a file on the path
     argv = [cmd, *MINIMAL[cmd], "--out", str(target)]
     assert main(argv) == 2
     err = capsys.readouterr().err
