@@ -1,6 +1,6 @@
 """Dasymetric population: control totals spread over buildings by residential floor area.
 
-Two kinds of control total (:func:`dasymetric_population`):
+Three ways to the residents (:func:`dasymetric_population`), two of them control totals:
 
 * a **street total** (``population_total``, e.g. 石泉路街道 96,200): each building gets
   ``total × its floor area / all residential floor area``;
@@ -10,7 +10,9 @@ Two kinds of control total (:func:`dasymetric_population`):
   building j) = floor area of j × share of j's footprint inside i, so a building across two cells
   takes from both. A cell holding no residential floor area gives its count to the nearest
   residential building (reported, never lost). With a study area, cells are first cut to it by
-  area share and the part outside is reported.
+  area share and the part outside is reported;
+* with neither, an **assumed floor area per resident** (``m2_per_person``, e.g. 35 m²): an
+  estimate with no control total, labelled as such wherever it is shown.
 
 Totals are conserved: the buildings' sum equals the (clipped) control total up to
 floating-point rounding (tests assert 1e-9 relative).
@@ -93,6 +95,7 @@ def dasymetric_population(
     *,
     population: gpd.GeoDataFrame | str | None = None,
     total: float | None = None,
+    m2_per_person: float | None = None,
     area=None,
     count_col: str = "pop",
     report: LoadReport | None = None,
@@ -107,6 +110,8 @@ def dasymetric_population(
         Counted cells (grid, raster cells) as control totals.
     total : float, optional
         One control total for all buildings (the street's ``population_total``).
+    m2_per_person : float, optional
+        Without a control total: residents = residential floor area / this.
     area : geometry, GeoSeries or GeoDataFrame, optional
         Study area: cells are cut to it by area share first (population layer only).
     count_col : str
@@ -119,12 +124,18 @@ def dasymetric_population(
     ndarray
         Persons per building (0 for non-residential ones); sums to the control total.
     """
-    if (population is None) == (total is None):
-        raise ValueError("give a population layer or a total, exactly one")
+    if sum(x is not None for x in (population, total, m2_per_person)) != 1:
+        raise ValueError("give a population layer, a total or m2_per_person, exactly one")
     report = report if report is not None else LoadReport("dasymetric population")
     fa = buildings["floor_area_m2"].to_numpy(dtype=float)
     if fa.sum() <= 0:
         raise ValueError("no residential floor area: no building to put residents in")
+    if m2_per_person is not None:
+        if not (np.isfinite(m2_per_person) and m2_per_person > 0):
+            raise ValueError(f"m2_per_person must be > 0, not {m2_per_person}")
+        pop = fa / float(m2_per_person)
+        report.stats.update(total_in=float(pop.sum()), total_out=float(pop.sum()))
+        return pop
     if total is not None:
         total = float(total)
         if not (np.isfinite(total) and total >= 0):

@@ -34,6 +34,8 @@ def write_report(
     notes: Sequence[str] = (),
     n_sites: int = 3,
     write_csv: bool = True,
+    extra_sheets: Sequence[tuple[str, pd.DataFrame]] = (),
+    extra_blocks: Sequence = (),
 ) -> dict[str, Path]:
     """Write a street's full report into ``out_dir``.
 
@@ -68,6 +70,10 @@ def write_report(
         Sites quoted in the summary.
     write_csv : bool
         Write ``coverage.csv`` (default); ``False`` when the coverage step has written it.
+    extra_sheets : sequence of (name, DataFrame)
+        More workbook sheets (residents: 居民区, 可达性2SFCA, 达标率).
+    extra_blocks : sequence
+        More report blocks, placed before the closing 说明.
 
     Returns
     -------
@@ -90,6 +96,7 @@ def write_report(
         corridors=corridor_summary,
         targets=targets,
         write_csv=write_csv,
+        extra_sheets=extra_sheets,
     )
     if profile is None and "profile" in table.columns and table["profile"].nunique() == 1:
         profile = str(table["profile"].iloc[0])
@@ -136,6 +143,8 @@ def write_report(
         n_sites,
         map_category,
     )
+    if extra_blocks:
+        blocks[-2:-2] = list(extra_blocks)  # the last two blocks are the closing 说明
     md_path = out / "report.md"
     md_path.write_text(render_md(blocks), encoding="utf-8")
     html_path = out / "report.html"

@@ -41,6 +41,7 @@ def write_tables(
     corridors: pd.DataFrame | None = None,
     targets: Sequence[dict] | None = None,
     write_csv: bool = True,
+    extra_sheets: Sequence[tuple[str, pd.DataFrame]] = (),
 ) -> dict[str, Path]:
     """Write ``coverage.xlsx`` (Chinese headers) and ``coverage.csv`` (contract columns).
 
@@ -65,6 +66,8 @@ def write_tables(
     write_csv : bool
         Write ``coverage.csv`` too (default). ``False`` when the coverage step has written it
         already (``lifecircle coverage``).
+    extra_sheets : sequence of (name, DataFrame)
+        More sheets with Chinese headers already (居民区, 可达性2SFCA, 达标率).
 
     Returns
     -------
@@ -101,6 +104,7 @@ def write_tables(
     tt = targets_table(table, targets)
     if tt is not None:
         sheets.append(("规划目标对比", zh_columns(tt, words=words)))
+    sheets += list(extra_sheets)
     share_headers = {COLUMN_LABELS[c] for c in SHARE_COLUMNS if c in COLUMN_LABELS}
     share_headers |= {NODE_COLUMN_LABELS[c] for c in SHARE_COLUMNS if c in NODE_COLUMN_LABELS}
     share_headers |= {CORRIDOR_LABELS[c] for c in ("pop_share", "pop60_share")}
@@ -116,6 +120,7 @@ def write_tables(
                 str(col) in share_headers
                 or str(col).endswith("覆盖率")
                 or str(col).endswith("比例")
+                or str(col).endswith("达标率")
                 or str(col) in ("规划值", "本次测算")
             )
             if is_share:

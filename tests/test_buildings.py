@@ -97,6 +97,10 @@ def test_street_total_is_conserved(blds):
     np.testing.assert_allclose(pop, 96_200 * np.array([1200, 800, 600, 0, 0]) / 2600, rtol=1e-9)
     with pytest.raises(ValueError, match="exactly one"):
         dasymetric_population(blds)
+    # no control total: an assumed 40 m² per resident
+    np.testing.assert_allclose(
+        dasymetric_population(blds, m2_per_person=40.0), [30, 20, 15, 0, 0], rtol=1e-6
+    )
 
 
 def cells() -> gpd.GeoDataFrame:
