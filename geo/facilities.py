@@ -1061,6 +1061,8 @@ def facilities_from_osm_features(
             "src_row": rows[k],
             "src_x": lon,
             "src_y": lat,
+            # OSM ``capacity`` (beds, places, parking spaces) where tagged, for 2SFCA
+            "capacity": pd.to_numeric(pd.Series(tag("capacity")[k], dtype=object), errors="coerce"),
         },
         geometry=gpd.points_from_xy(lon, lat),
         crs=WGS84,

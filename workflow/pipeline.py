@@ -67,6 +67,7 @@ def run_pipeline(
     basemap: str | None = "auto",
     max_snap_m: float = 250.0,
     allow_partial: bool = False,
+    residents: Mapping | None = None,
     progress: bool = False,
     on_step: Callable[[int, int, str], None] | None = None,
 ) -> PipelineResult:
@@ -122,6 +123,8 @@ def run_pipeline(
         Analyse a boundary the network reaches less than half of (set aside by default).
     max_snap_m : float
         Facilities and sites farther from every street are reported and left out.
+    residents : mapping, optional
+        Buildings, 居民区, 2SFCA and standard (:class:`lifecircle.workflow.residents.ResidentsOptions`).
     progress : bool
         Show tqdm progress bars in the long loops.
     on_step : callable, optional
@@ -152,5 +155,6 @@ def run_pipeline(
         basemap=basemap,
         max_snap_m=max_snap_m,
         allow_partial=allow_partial,
+        residents=residents,
     )
     return study.write(out_dir, progress=progress, on_step=on_step)

@@ -39,6 +39,7 @@ from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
 from ..geo.snap import snap_points
 from ..settings import WGS84, get_profile
+from ..vocabulary import category_label
 
 __all__ = [
     "ResidentsOptions",
@@ -192,7 +193,20 @@ def building_demand_for(
 def compounds_for(
     source, boundaries, opts: ResidentsOptions
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
-    """居民区 polygons from a file, OSM (``"osm"``), a ``.pbf`` or a GeoDataFrame."""
+    """居民区 polygons (a file, OSM ``"osm"``, a ``.pbf`` or a GeoDataFrame) in the study area.
+
+    Polygons that do not reach into the study area are left out and counted in a note.
+    """
+    comp, rep = _compounds_from(source, boundaries, opts)
+    keep = shapely.intersects(_area(boundaries), comp.geometry.to_numpy())
+    if (~keep).any():
+        rep.note(f"{int((~keep).sum())} 个居民区在研究范围外，未计入")
+        comp = comp.loc[keep].reset_index(drop=True)
+        comp["cid"] = np.arange(1, len(comp) + 1)
+    return comp, rep
+
+
+def _compounds_from(source, boundaries, opts: ResidentsOptions):
     keep = opts.keep_unnamed_compounds
     if isinstance(source, gpd.GeoDataFrame):
         return compounds_from_features(source, "compounds", keep_unnamed=keep)
@@ -229,6 +243,7 @@ class ResidentsResult:
     access_summary: pd.DataFrame | None = None
     attainment: pd.DataFrame | None = None
     standard_title: str | None = None
+    n_targets: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -256,7 +271,7 @@ def _access(net, facilities, demand, boundaries, opts, thresholds, gates, n_comp
     summ.insert(1, "category", cat)
     summ.insert(2, "limit_m", limit)
     note = (
-        f"2SFCA 可达性（{cat}，步行 {limit:.0f} 米内）：每千名{acc.basis}拥有的设施容量；"
+        f"2SFCA 可达性（{category_label(cat)}，步行 {limit:.0f} 米内）：每千名{acc.basis}拥有的设施容量；"
         f"{acc.capacity_note}；增强型 (E2SFCA) 按距离分三段加权 1 / 0.68 / 0.22"
     )
     return acc, summ, [note]
@@ -290,7 +305,8 @@ def analyse_residents(
             demand=demand, share60=share60, max_snap_m=max_snap_m,
         )  # fmt: skip
         res.compounds, res.compound_layer = table, layer
-        res.missing = compounds_missing(table, _plan_targets(targets, table))
+        pairs = _plan_targets(targets, table)
+        res.missing, res.n_targets = compounds_missing(table, pairs), len(pairs)
         n_centroid = int((layer["n_gates"] == 0).sum())
         if n_centroid:
             res.notes.append(

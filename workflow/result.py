@@ -45,6 +45,7 @@ class PipelineResult(dict):
     new_coverage = None
     siting: dict | None = None
     corridors = None
+    residents = None
     inputs: dict
     notes: list
 

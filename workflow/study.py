@@ -50,6 +50,7 @@ STEP_LABELS = {
     "corridors": "规划慢行廊道",
     "map": "交互地图（在线版与离线版）",
     "report": "报告（表格、图表、静态地图、文字摘要）",
+    "residents": "居民与居民区（建筑人口估算、居民区可达、2SFCA、达标率）",
 }
 _NODE_NOTE = (
     "人口未知：需求点为研究范围内的路网节点（每个节点权重 1），覆盖率是路网节点的比例，不是人口比例"
@@ -90,6 +91,9 @@ class RunOptions:
     allow_partial : bool
         Analyse a boundary the network reaches less than half of (by default it is set aside
         by name, and a run whose only boundary is set aside stops with exit code 2).
+    residents : ResidentsOptions or mapping, optional
+        Buildings, 居民区, 2SFCA capacity and a planning standard
+        (:class:`lifecircle.workflow.residents.ResidentsOptions`).
     """
 
     profile: str = "elderly"
@@ -104,6 +108,7 @@ class RunOptions:
     basemap: str | None = "auto"
     max_snap_m: float = 250.0
     allow_partial: bool = False
+    residents: object = None
 
     @classmethod
     def from_mapping(cls, options: Mapping | RunOptions | None, **overrides) -> RunOptions:
@@ -206,6 +211,7 @@ class Study:
         **overrides,
     ):
         self.reports: dict[str, LoadReport] = dict(reports or {})
+        self._population, self._share60 = population, share60
         self.net = _as_network(network)
         self.boundaries = _as_boundaries(boundary, self.reports)
         self.facilities = _as_facilities(facilities, coords, self.reports)
@@ -233,6 +239,9 @@ class Study:
         self._main_table = None
         self._sites: NewSites | None = None
         self._corridors = None
+        self._residents = None
+        self.compounds = None
+        self._setup_residents(demand_given=demand is not None)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -487,6 +496,57 @@ class Study:
                 )
         return self._corridors
 
+    # ------------------------------------------------------------------ residents
+    @property
+    def residents_options(self):
+        """The residents' options (:class:`ResidentsOptions`), or ``None``."""
+        from .residents import ResidentsOptions
+
+        opts = ResidentsOptions.from_mapping(self.options.residents)
+        return opts if opts.active else None
+
+    def _setup_residents(self, demand_given: bool) -> None:
+        """Buildings become the demand (residents estimated from floor area); 居民区 loaded."""
+        opts = self.residents_options
+        if opts is None:
+            return
+        from .residents import building_demand_for, compounds_for
+
+        if opts.compounds is not None:
+            self.compounds, self.reports["compounds"] = compounds_for(
+                opts.compounds, self.boundaries, opts
+            )
+        if opts.buildings is None:
+            return
+        population = self._population if not demand_given else None
+        _, demand, notes, rep = building_demand_for(
+            self.boundaries, opts, population=population, share60=self._share60,
+            compounds=self.compounds,
+        )  # fmt: skip
+        self.reports["buildings"] = rep
+        self.demand = demand
+        self.population_known = True
+        self.notes = [n for n in self.notes if "每个节点权重" not in n and "人口未知" not in n]
+        self.notes += notes
+
+    def residents(self):
+        """居民区 table, 2SFCA scores and 达标率 (``None`` without residents' options)."""
+        opts = self.residents_options
+        if opts is None:
+            return None
+        if self._residents is None:
+            from ..analysis.coverage import thresholds_for
+            from .residents import analyse_residents
+
+            self._residents = analyse_residents(
+                self.net, self.facilities, self.boundaries, self.demand, opts,
+                thresholds=thresholds_for(self.options.profile, minutes=self._thresholds()),
+                profile=self.options.profile, categories=self.categories,
+                compounds=self.compounds, targets=self.options.targets,
+                share60=self._share60, max_snap_m=self.options.max_snap_m,
+            )  # fmt: skip
+        return self._residents
+
     # ------------------------------------------------------------------ outputs
     def _focus(self) -> str | None:
         focus = self.siting_options()["category"] if self.options.siting is not None else None
@@ -505,7 +565,8 @@ class Study:
         corr = self.corridors()
         lines = corr.lines if corr is not None and len(corr.lines) else None
         shown = self.facilities[self.facilities["category"].astype(str).isin(self.categories)]
-        return build_map(
+        basemap = self.options.basemap if basemap is None else basemap
+        m = build_map(
             boundaries=self.boundaries,
             facilities=shown,
             service_areas=cov.service_areas,
@@ -515,13 +576,22 @@ class Study:
             corridors=lines,
             coverage_table=self._main_table,
             corridor_summary=corr.summary if corr is not None else None,
-            basemap=self.options.basemap if basemap is None else basemap,
+            basemap=basemap,
             title=self.title,
             focus_category=self._focus(),
         )
+        if self.residents_options is not None:
+            from ..maps.builder import display_system
+            from ..maps.residents import add_residents_layers
+
+            system = display_system(basemap, [self.boundaries])
+            add_residents_layers(m, self.residents(), "elder_care", system)
+        return m
 
     def _steps(self) -> list[str]:
         steps = ["coverage"]
+        if self.residents_options is not None:
+            steps.append("residents")
         if self.options.siting is not None:
             steps.append("siting")
         if self.options.corridors is not None:
@@ -598,6 +668,12 @@ class Study:
         result.coverage = cov
         result.notes = notes = self._notes(cov)
         result["coverage"] = write_coverage(cov, out)
+        if "residents" in steps:
+            from .residents import write_residents
+
+            step("residents")
+            result.residents = self.residents()
+            result["residents"] = write_residents(result.residents, out)
         reports = {**self.reports, **coverage_reports(cov)}
         if "siting" in steps:
             step("siting")
@@ -683,4 +759,13 @@ class Study:
             notes=list(result.notes),
             n_sites=len(result.sites) if result.sites is not None else 3,
             write_csv=False,  # the coverage step wrote coverage.csv
+            **self._residents_report(result),
         )
+
+    def _residents_report(self, result: PipelineResult) -> dict:
+        res = getattr(result, "residents", None)
+        if res is None:
+            return {}
+        from ..reports.residents import residents_blocks, residents_sheets
+
+        return {"extra_sheets": residents_sheets(res), "extra_blocks": residents_blocks(res)}
