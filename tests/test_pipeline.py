@@ -141,6 +141,13 @@ def shares(table: pd.DataFrame, category: str) -> list[float]:
     return sub["population_share"].round(6).tolist()
 
 
+def sheet_names(path) -> list[str]:
+    """Sheet names of a workbook."""
+    import openpyxl
+
+    return openpyxl.load_workbook(path, read_only=True).sheetnames
+
+
 def external_tags(html: str) -> list[str]:
     """``<script src>`` / ``<link href>`` pointing to the network."""
     return re.findall(r"<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*['\"]https?://[^'\"]+", html)
@@ -168,14 +175,20 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
         "map.png",
         "report.md",
         "report.html",
+        "compounds.csv",
+        "access.csv",
+        "attainment.csv",
+        "residents.gpkg",
     }
     assert names <= {p.name for p in out.iterdir()}
     for name in names:
         assert (out / name).stat().st_size > 0, name
         assert str(out / name) in stdout  # the file list
 
-    # the demo area: 2453 walking nodes; 1872 of them inside the boundary are the demand
-    assert "2453 个节点" in stdout and "需求点: 1872 个" in stdout
+    # the demo area: 2453 walking nodes; the demand is the 239 residential buildings of the 309
+    # inside the boundary, residents estimated from floor area at 35 m² each (估算)
+    assert "2453 个节点" in stdout and "需求点: 239 个" in stdout
+    assert "住宅 239 栋，合计 41,221 人（估算）" in stdout
     table = read_coverage(out)
     assert sorted(table["category"].unique()) == sorted(CATS)
     for cat in CATS:
@@ -183,7 +196,8 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
         assert sub["minutes"].tolist() == [5, 10, 15], cat
         s = sub["population_share"].to_numpy()
         assert np.all((s >= 0) & (s <= 1)) and np.all(np.diff(s) >= -1e-12), (cat, s)
-        assert np.allclose(sub["population"], 1872)  # one per node: shares are of nodes
+        assert np.allclose(sub["population"], 41220.769, rtol=1e-6)  # residents (估算)
+        assert (sub["demand_basis"] == "population").all()
     # the extract has no OSM elder-care facility: zero coverage, the siting starts from scratch
     assert shares(table, "elder_care") == [0.0, 0.0, 0.0]
     assert shares(table, "parking")[-1] > 0.9  # 105 parking places in 1.1 km²
@@ -192,9 +206,10 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
 
     sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
     assert sites["rank"].tolist() == [1, 2, 3]
-    gains = sites["gain_nodes_15min"].to_numpy()
+    gains = sites["gain_pop_15min"].to_numpy()
     assert np.all(gains > 0) and np.all(np.diff(gains) <= 0)  # greedy order
-    assert gains.sum() == 1850  # 3 new stations reach 1850 of 1872 nodes within 15 min
+    # 3 new stations reach 38,827 of the 41,221 estimated residents within 15 min (94.2 %)
+    assert gains.sum() == pytest.approx(38826.95, abs=0.01)
     assert sites["lon"].between(24.93, 24.96).all() and sites["lat"].between(60.16, 60.18).all()
     assert {"sites", "new_coverage"} <= set(pyogrio.list_layers(out / "sites.gpkg")[:, 0])
 
@@ -204,8 +219,22 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
     assert external_tags((out / "map.html").read_text(encoding="utf-8"))  # online: CDN links
 
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "赫尔辛基市中心（演示区）" in md and "人口未知" in md and "ODbL" in md
-    assert "建议新增为老服务站点 3 处" in stdout and "人口未知" in stdout
+    assert "赫尔辛基市中心（演示区）" in md and "ODbL" in md and "估算" in md
+    assert "建议新增为老服务站点 3 处" in stdout and "人口未知" not in stdout
+    # residents: 居民区 (13 residential landuse polygons in the area, unnamed), 2SFCA, 达标率
+    comp = pd.read_csv(out / "compounds.csv", encoding="utf-8-sig")
+    assert comp["compound"].nunique() == 13 and len(comp) == 13 * 6 * 3
+    assert comp["compound"].str.startswith("未命名居民区").all()
+    assert not comp.loc[comp["category"] == "elder_care", "reached"].any()
+    att = pd.read_csv(out / "attainment.csv", encoding="utf-8-sig").set_index("category")
+    assert att.loc["elder_care", "limit_m"] == 300 and att.loc["health", "limit_m"] == 1000
+    assert att.loc["parking", "population_share"] == pytest.approx(0.951, abs=1e-3)
+    acc = pd.read_csv(out / "access.csv", encoding="utf-8-sig")
+    assert acc["category"].tolist() == ["parking"] and acc["gini"].between(0, 1).all()
+    assert "容量取“capacity”列（34 个设施有值）" in md and "## 达标率（GB 50180-2018" in md
+    assert {"居民区", "可达性2SFCA", "达标率"} <= set(sheet_names(out / "coverage.xlsx"))
+    for layer in ("居民区 · 至最近为老服务步行时间", "停车可达性（2SFCA"):
+        assert layer in offline_html or json.dumps(layer)[1:-1] in offline_html, layer
 
 
 # ------------------------------------------------------------------------------ run
