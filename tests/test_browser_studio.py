@@ -135,7 +135,7 @@ def _assert_same_as_python(driver, prob: SitingProblem, lon: float, lat: float) 
 def helsinki(tmp_path_factory):
     from lifecircle.workflow import demo_inputs
 
-    inp = demo_inputs()
+    inp = demo_inputs(residents=False)  # node demand: the studio's counts are 路网节点
     fac = inp.facilities[inp.facilities["category"] == "health"]
     cands = generate_candidates(inp.net, inp.boundaries, spacing_m=150)
     opts = StudioOptions(category="health", boundary_name="赫尔辛基 (演示)")

