@@ -209,7 +209,7 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
     gains = sites["gain_pop_15min"].to_numpy()
     assert np.all(gains > 0) and np.all(np.diff(gains) <= 0)  # greedy order
     # 3 new stations reach 38,827 of the 41,221 estimated residents within 15 min (94.2 %)
-    assert gains.sum() == pytest.approx(38826.95, abs=0.01)
+    assert gains.sum() == pytest.approx(38827, abs=1)
     assert sites["lon"].between(24.93, 24.96).all() and sites["lat"].between(60.16, 60.18).all()
     assert {"sites", "new_coverage"} <= set(pyogrio.list_layers(out / "sites.gpkg")[:, 0])
 
