@@ -300,6 +300,28 @@ def _choose_layer(path: Path, layer, report: LoadReport):
     return chosen
 
 
+def _area_km2(geom, crs) -> float:
+    """Area of one geometry in km², measured in its local metric CRS."""
+    gs = gpd.GeoSeries([geom], crs=crs or WGS84)
+    return float(gs.to_crs(metric_crs_for(gs.to_crs(WGS84))).area.iloc[0]) / 1e6
+
+
+def _warn_degrees_in_metres(gdf: gpd.GeoDataFrame, report: LoadReport) -> None:
+    """Warn when a projected CRS (metres) is declared but the values are lon/lat degrees."""
+    crs = gdf.crs
+    if crs is None or not crs.is_projected or not len(gdf):
+        return
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
+        report.warn(
+            None,
+            "crs",
+            f"文件声明的坐标系是 {crs.to_string()} ({crs.name}, 单位米), 但坐标值像经纬度 "
+            f"({minx:.4f}, {miny:.4f} … {maxx:.4f}, {maxy:.4f}): 边界会缩成不到 1 平方米; "
+            "请改正文件的坐标系声明 (declared projected CRS holds lon/lat degrees)",
+        )
+
+
 def load_boundaries(
     path: str | Path,
     name_col: str | None = None,
@@ -364,6 +386,7 @@ def load_boundaries(
                 "lon/lat (a Shapefile missing its .prj?)"
             )
     src_crs = gdf.crs
+    _warn_degrees_in_metres(gdf, report)
 
     name_c = _pick_column(gdf.columns, name_col, NAME_COLUMNS, path, "name")
     code_c = _pick_column(gdf.columns, code_col, CODE_COLUMNS, path, "code")
@@ -393,9 +416,12 @@ def load_boundaries(
                     f"invalid geometry ({reason}) with no area left after repair",
                 )
                 continue
-            report.note(
-                f"row {rownum} ({name}): invalid geometry ({reason}) repaired with "
-                "make_valid; its polygonal parts kept"
+            report.warn(
+                rownum,
+                "geometry",
+                f"边界 {name} 的几何无效, 已用 make_valid 修复并保留其面状部分, "
+                f"修复后面积 {_area_km2(fixed, src_crs):.3f} km²: 请核对边界文件 "
+                f"(row {rownum} ({name}): invalid geometry ({reason}) repaired with make_valid)",
             )
         else:
             part = _polygonal_part(geom)

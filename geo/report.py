@@ -49,6 +49,9 @@ class LoadReport:
         Rows set aside, each with its reason.
     notes : list of str
         Things changed but kept (repaired geometry, dropped network components, ...).
+    warnings : list of Rejection
+        Rows repaired or kept although suspect, each with what was done (:meth:`warn`): they
+        reach the console, the run's ``notes.csv`` and the report, never only a log.
     stats : dict
         Named figures for tests and reports (e.g. ``dropped_component_nodes``).
     """
@@ -59,6 +62,7 @@ class LoadReport:
     rejections: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)
+    warnings: list[Rejection] = field(default_factory=list)
 
     def reject(
         self,
@@ -74,6 +78,21 @@ class LoadReport:
     def note(self, text: str) -> None:
         """Record a repair or other change that kept the row."""
         self.notes.append(text)
+
+    def warn(self, row: int | None, field_: str | None, text: str, value: object = None) -> None:
+        """Record a repair, or a kept row that looks wrong, for the planner to check.
+
+        Also recorded as a note (``text``), so that every reader of the notes sees it.
+        """
+        self.warnings.append(Rejection(self.source, row, field_, text, value))
+        self.notes.append(text)
+
+    def warnings_frame(self) -> pd.DataFrame:
+        """Warnings as a table (file, row, field, what, value)."""
+        return pd.DataFrame(
+            [(r.file, r.row, r.field, r.reason, r.value) for r in self.warnings],
+            columns=["file", "row", "field", "what", "value"],
+        )
 
     @property
     def n_rejected(self) -> int:

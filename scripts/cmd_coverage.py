@@ -34,7 +34,7 @@ import shapely
 
 from ..errors import InputError
 from ..settings import DEFAULT_MINUTES, get_profile
-from ..workflow.writers import write_coverage
+from ..workflow.writers import warning_lines, write_coverage, write_notes
 from . import _common as common
 
 
@@ -256,6 +256,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from None
     files = write_coverage(result, args.out)
     rejected = write_rejections({**reports, **coverage_reports(result)}, args.out)
+    flagged = write_notes(reports, args.out)
+    if flagged is not None:
+        files["notes"] = flagged
+    for line in warning_lines(reports):
+        print(line)
     print()
     print(f"步行覆盖率 ({prof.label}, 服务范围为可达道路两侧各 {args.buffer_width:g} 米)")
     for line in summary_table(result.table):

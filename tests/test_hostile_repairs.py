@@ -53,3 +53,78 @@ def test_foot_no_is_honoured_for_osm_xml(tmp_path, foot, kept):
     assert net.total_length() == pytest.approx(200.0 if kept == 3 else 300.0, abs=0.5)
     if foot == "no":
         assert any("foot=no" in n for n in net.report.notes)
+
+
+def _bow_tie_boundary(path, crs=32651, name="蝴蝶街道"):
+    import geopandas as gpd
+    import shapely
+    from test_pipeline import X0 as GX
+    from test_pipeline import Y0 as GY
+
+    tie = shapely.Polygon(
+        [(GX - 50, GY - 50), (GX + 450, GY + 450), (GX + 450, GY - 50), (GX - 50, GY + 450)]
+    )
+    assert not tie.is_valid
+    gdf = gpd.GeoDataFrame({"name": [name]}, geometry=[tie], crs=32651)
+    gdf.to_crs(crs).to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_bow_tie_repair_is_said_by_coverage(tmp_path, capsys):
+    import pandas as pd
+    from test_pipeline import write_grid_inputs
+
+    from lifecircle.scripts.cli import main
+
+    paths = write_grid_inputs(tmp_path)
+    boundary = _bow_tie_boundary(tmp_path / "tie.geojson", crs=4326)
+    out = tmp_path / "out"
+    argv = ["coverage", "--network", str(paths["network"]), "--boundaries", str(boundary),
+            "--facilities", str(paths["facilities"]), "--coords", "gcj02", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    line = next(ln for ln in stdout.splitlines() if "几何无效" in ln)
+    assert line.startswith(
+        "注意 (边界): 第 1 行: 边界 蝴蝶街道 的几何无效, 已用 make_valid 修复"
+    )
+    assert "invalid geometry (Self-intersection" in line
+    assert "修复后面积 0.125 km²" in line  # two triangles of 250 m x 250 m / 2 ... x 2
+    notes = pd.read_csv(out / "notes.csv", encoding="utf-8-sig")
+    assert notes[["input", "row", "field"]].values.tolist() == [["边界", 1, "geometry"]]
+    assert "make_valid" in notes["what"].iloc[0]
+
+
+def test_bow_tie_repair_reaches_the_run_report(tmp_path, capsys):
+    import json
+
+    from test_pipeline import GRID_CONFIG, write_grid_inputs
+
+    from lifecircle.scripts.cli import main
+
+    paths = write_grid_inputs(tmp_path)
+    paths["boundary"] = _bow_tie_boundary(tmp_path / "tie.geojson", name="网格街道")
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text(
+        GRID_CONFIG.format(**{k: json.dumps(str(v)) for k, v in paths.items()}), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    assert "几何无效" in stdout
+    assert "几何无效" in (out / "report.md").read_text(encoding="utf-8")
+    assert "几何无效" in (out / "notes.csv").read_text(encoding="utf-8-sig")
+
+
+def test_lon_lat_declared_as_metres_is_warned(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from lifecircle.geo.boundaries import load_boundaries
+
+    lonlat = shapely.box(121.42, 31.24, 121.43, 31.25)
+    path = tmp_path / "wrong_crs.geojson"
+    gpd.GeoDataFrame({"name": ["错街道"]}, geometry=[lonlat], crs=3857).to_file(path)
+    gdf, rep = load_boundaries(path)
+    assert gdf["area_km2"].iloc[0] < 1e-6  # what the file says: a speck
+    (w,) = rep.warnings
+    assert w.field == "crs" and "EPSG:3857" in w.reason and "像经纬度" in w.reason

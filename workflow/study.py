@@ -35,8 +35,10 @@ from .result import PipelineResult
 from .siting import NewSites, site_new_facilities
 from .writers import (
     coverage_reports,
+    warning_lines,
     write_corridors,
     write_coverage,
+    write_notes,
     write_rejections,
     write_sites,
 )
@@ -624,6 +626,9 @@ class Study:
             node_remark = not self.population_known and "节点" in n and "权重" in n
             if n not in notes and not node_remark:
                 notes.append(n)
+        # repairs and suspect rows of the loaders (bow-tie boundaries, degrees declared as
+        # metres, ...): said in the report, not only in a log
+        notes += [w for w in warning_lines(self.reports or {}) if w not in notes]
         return notes
 
     def write(
@@ -689,6 +694,9 @@ class Study:
             result.corridors = self.corridors(progress=progress)
             result["corridors"] = write_corridors(result.corridors, out)
         rejected = write_rejections(reports, out)
+        flagged = write_notes(reports, out)
+        if flagged is not None:
+            result["notes"] = flagged
         if rejected is not None:
             result["rejected"] = rejected
             n = sum(r.n_rejected for r in reports.values() if r is not None)

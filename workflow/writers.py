@@ -137,6 +137,37 @@ def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> 
     return path
 
 
+def write_notes(reports: Mapping[str, LoadReport], out_dir: str | Path) -> Path | None:
+    """Write every repaired or suspect-but-kept input row to ``notes.csv`` (``input``, ``file``,
+    ``row``, ``field``, ``what``, ``value``; UTF-8 with BOM): the other half of ``rejected.csv``.
+    Returns ``None`` (and removes an old file) when nothing was repaired or flagged."""
+    path = Path(out_dir) / "notes.csv"
+    frames = []
+    for name, rep in reports.items():
+        if rep is not None and getattr(rep, "warnings", None):
+            f = rep.warnings_frame()
+            f.insert(0, "input", name)
+            frames.append(f)
+    if not frames:
+        if path.exists():
+            path.unlink()
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    table["row"] = table["row"].astype("Int64")
+    write_csv(table, path)
+    return path
+
+
+def warning_lines(reports: Mapping[str, LoadReport]) -> list[str]:
+    """One Chinese line per repaired or flagged input row, for the console and the report."""
+    lines = []
+    for name, rep in reports.items():
+        for w in getattr(rep, "warnings", None) or []:
+            where = f"第 {w.row} 行: " if w.row is not None else ""
+            lines.append(f"注意 ({name}): {where}{w.reason}")
+    return lines
+
+
 def write_corridors(result, out_dir: str | Path) -> dict[str, Path]:
     """Write resolved corridors as ``corridors.gpkg`` (layers ``lines``, ``summary``) and
     ``corridors.csv`` (the summary, UTF-8 with BOM): what ``lifecircle map --corridors`` reads.
