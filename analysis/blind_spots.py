@@ -129,14 +129,24 @@ def demand_cells(xy: np.ndarray, boundary, radius: float) -> DemandCells:
 
 
 def _locate(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Index of the polygon holding each point (-1 for none): prepared point-in-polygon."""
+    """Index of the polygon holding each point (-1 for none): prepared point-in-polygon.
+
+    Candidates come from each polygon's bounding box on the points sorted by x (no point
+    geometries are built).
+    """
     out = np.full(len(xy), -1, dtype=np.int64)
     if len(polys) == 0 or len(xy) == 0:
         return out
     shapely.prepare(polys)
-    qi, pj = shapely.STRtree(polys).query(shapely.points(xy))
-    hit = shapely.intersects_xy(polys[pj], xy[qi, 0], xy[qi, 1])
-    out[qi[hit]] = pj[hit]
+    order = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[order, 0]
+    for j, (x0, y0, x1, y1) in enumerate(shapely.bounds(polys)):
+        lo, hi = np.searchsorted(xs, x0, "left"), np.searchsorted(xs, x1, "right")
+        cand = order[lo:hi]
+        cand = cand[(xy[cand, 1] >= y0) & (xy[cand, 1] <= y1) & (out[cand] < 0)]
+        if len(cand):
+            hit = shapely.intersects_xy(polys[j], xy[cand, 0], xy[cand, 1])
+            out[cand[hit]] = j
     return out
 
 

