@@ -27,7 +27,7 @@ from ..errors import EXIT_BAD_INPUT, EXIT_INTERNAL, InputError
 __all__ = ["COMMANDS", "InputError", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("info", "coverage", "site", "map", "studio", "run", "demo", "schema")
+COMMANDS = ("info", "coverage", "site", "map", "studio", "run", "batch", "demo", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:

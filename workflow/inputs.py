@@ -357,6 +357,7 @@ def config_inputs(
     network_path: str | Path | None = None,
     *,
     cache_folder: str | Path | None = None,
+    net: WalkNetwork | None = None,
 ) -> PipelineInputs:
     """Inputs of a street's run config (:func:`lifecircle.analysis.runconfig.load_run_config`).
 
@@ -380,6 +381,9 @@ def config_inputs(
         Local network file (``--network``); overrides the config.
     cache_folder : path-like, optional
         osmnx cache folder for the downloads (default osmnx's).
+    net : WalkNetwork, optional
+        The network already loaded from ``network_path`` or ``network.file`` (a batch loads a
+        shared file once); not read again.
 
     Raises
     ------
@@ -438,7 +442,9 @@ def config_inputs(
                 boundary["code"] = str(cfg["code"])
 
     # network
-    if local:
+    if local and net is not None:
+        notes.append(f"路网：本地文件 {Path(local).name}")
+    elif local:
         kw = {}
         if boundary is not None and str(local).lower().endswith(".pbf"):
             kw["bbox"] = _buffered(boundary, buffer_m)

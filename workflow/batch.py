@@ -1,0 +1,237 @@
+"""Many street (or district) configs as dask.distributed tasks: ``lifecircle batch``.
+
+Each config runs exactly as ``lifecircle run`` runs it (:func:`run_config`), into
+``<out>/<street>/``; the coverage rows of all of them are gathered into ``<out>/summary.csv`` and
+``summary.xlsx`` with a leading ``street`` column.
+
+* A ``LocalCluster`` of ``workers`` processes (one thread each) by default, or an existing
+  cluster through its scheduler address.
+* A local network file named by several configs is loaded once, in the client, and scattered
+  to the workers (``broadcast=True``); each task gets the future, not the file.
+* A failing config is reported by its street name (:attr:`BatchResult.failures`) and does not
+  stop the others.
+* ``progress=True`` shows dask's progress bar (on a terminal only).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+
+__all__ = ["BatchResult", "run_batch", "run_config"]
+
+
+@dataclass
+class BatchResult:
+    """What :func:`run_batch` did.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        Every street's coverage rows (``street`` first), in the order the configs were given.
+    done : list of str
+        Streets that ran, in the order given.
+    failures : dict
+        Street (or config file) → one-line reason.
+    files : dict
+        ``summary_csv``, ``summary_xlsx`` paths.
+    """
+
+    summary: pd.DataFrame
+    done: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _network_file(cfg: Mapping) -> str | None:
+    net = cfg.get("network") or {}
+    if net.get("source") == "file" and net.get("file"):
+        return str(Path(net["file"]).resolve())
+    return None
+
+
+def run_config(cfg: Mapping, out_dir: str | Path, net=None, *, allow_partial: bool = False) -> Path:
+    """One loaded run config end to end, as ``lifecircle run`` does; returns ``coverage.csv``.
+
+    Parameters
+    ----------
+    cfg : dict
+        A loaded run config (:func:`lifecircle.analysis.runconfig.load_run_config`).
+    out_dir : path-like
+        The street's output folder.
+    net : WalkNetwork, optional
+        The config's local network, loaded before (shared by several configs).
+    allow_partial : bool
+        Analyse a boundary the network reaches less than half of (``--allow-partial``).
+    """
+    from .inputs import config_inputs
+    from .pipeline import run_pipeline
+
+    inputs = config_inputs(cfg, net=net)
+    options = dict(inputs.options)
+    if allow_partial:
+        options["allow_partial"] = True
+    run_pipeline(
+        inputs.net,
+        inputs.boundaries,
+        inputs.facilities,
+        inputs.demand,
+        out_dir=out_dir,
+        population_known=inputs.population_known,
+        notes=inputs.notes,
+        reports=inputs.reports,
+        progress=False,
+        **options,
+    )
+    return Path(out_dir) / "coverage.csv"
+
+
+def _task(cfg: Mapping, out_dir: str, net=None, allow_partial: bool = False) -> str:
+    """The worker side: a one-line error instead of a traceback for bad input."""
+    try:
+        return str(run_config(cfg, out_dir, net, allow_partial=allow_partial))
+    except InputError as exc:
+        raise RuntimeError(f"输入错误: {exc}") from None
+
+
+def _load(paths: Sequence[str | Path]) -> tuple[list[tuple[str, dict]], dict[str, str]]:
+    from ..analysis.runconfig import RunConfigError, load_run_config
+
+    configs, failures = [], {}
+    seen: set[str] = set()
+    for p in paths:
+        try:
+            cfg = load_run_config(p)
+        except (RunConfigError, FileNotFoundError, OSError) as exc:
+            failures[str(p)] = f"配置无法读取: {exc}"
+            continue
+        street = str(cfg["street"])
+        if street in seen:
+            failures[f"{street} ({p})"] = "同名街道已在本批次中，输出目录会互相覆盖"
+            continue
+        seen.add(street)
+        configs.append((street, cfg))
+    return configs, failures
+
+
+def _client(workers: int, scheduler: str | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="30s"), None
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster), cluster
+
+
+def _shared_networks(client, configs, failures) -> dict[str, object]:
+    """Load each local network file once and scatter it to every worker."""
+    from ..geo.network import load_network
+
+    futures: dict[str, object] = {}
+    for street, cfg in configs:
+        path = _network_file(cfg)
+        if path is None or path in futures:
+            continue
+        try:
+            net = load_network(path)
+        except (OSError, ValueError) as exc:
+            failures[street] = f"路网文件无法读取: {exc}"
+            futures[path] = None
+            continue
+        futures[path] = client.scatter(net, broadcast=True, hash=False)
+    return futures
+
+
+def _write_summary(out: Path, done: list[str]) -> tuple[pd.DataFrame, dict[str, Path]]:
+    from ..cells import write_csv, write_xlsx
+
+    frames = []
+    for street in done:
+        t = pd.read_csv(out / street / "coverage.csv", encoding="utf-8-sig")
+        t.insert(0, "street", street)
+        frames.append(t)
+    summary = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"street": []})
+    files = {"summary_csv": out / "summary.csv", "summary_xlsx": out / "summary.xlsx"}
+    write_csv(summary, files["summary_csv"])
+    write_xlsx(files["summary_xlsx"], [("覆盖率汇总", summary)])
+    return summary, files
+
+
+def run_batch(
+    config_paths: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    allow_partial: bool = False,
+    progress: bool = True,
+) -> BatchResult:
+    """Run many configs on dask.distributed; write ``<out>/<street>/`` and the summaries.
+
+    Parameters
+    ----------
+    config_paths : sequence of path-like
+        Street (or district) run configs.
+    out_dir : path-like
+        Created if needed.
+    workers : int
+        Worker processes of the local cluster (ignored with ``scheduler``).
+    scheduler : str, optional
+        Address of an existing dask scheduler (``tcp://host:8786``).
+    allow_partial : bool
+        Passed to every run (``--allow-partial``).
+    progress : bool
+        dask's progress bar, when stdout is a terminal.
+    """
+    if int(workers) < 1:
+        raise InputError(f"--workers {workers}: 至少 1 个")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    configs, failures = _load(config_paths)
+    client, cluster = _client(int(workers), scheduler)
+    try:
+        nets = _shared_networks(client, configs, failures)
+        futures = {}
+        for street, cfg in configs:
+            if street in failures:
+                continue
+            net = nets.get(_network_file(cfg) or "")
+            futures[street] = client.submit(
+                _task,
+                cfg,
+                str(out / street),
+                net,
+                allow_partial,
+                key=f"lifecircle-run-{street}",
+                pure=False,
+            )
+        if progress and sys.stdout.isatty() and futures:
+            from dask.distributed import progress as dask_progress
+
+            dask_progress(list(futures.values()))
+        done = []
+        for street, fut in futures.items():
+            exc = fut.exception()
+            if exc is None:
+                done.append(street)
+            else:
+                failures[street] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    summary, files = _write_summary(out, done)
+    return BatchResult(summary, done, failures, files)
