@@ -62,6 +62,7 @@ RANGES: dict[str, Range] = {
     "osm_timeout": Range(0, 600, True, "秒"),
     "osm_retries": Range(0, 10),
     "jobs": Range(1, 64),
+    "workers": Range(1, 1024),
     "new": Range(0, 1_000_000),
     "skip_rows": Range(0, 1_000_000),
 }

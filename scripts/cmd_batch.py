@@ -29,22 +29,12 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
-        "--workers", type=_positive_int, default=2, metavar="N", help="本机工作进程数 (默认 2)"
+        "--workers", type=int, default=2, metavar="N", help="本机工作进程数 (默认 2)"
     )
     where.add_argument("--scheduler", metavar="ADDRESS", help="已有 dask 集群的调度器地址")
     add_allow_partial_arg(p)
     p.add_argument("--quiet", action="store_true", help="不显示进度条")
     p.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是整数: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"至少为 1: {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

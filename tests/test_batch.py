@@ -65,4 +65,4 @@ def test_batch_rejects_bad_worker_counts(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["batch", "x.yaml", "--out", str(tmp_path), "--workers", "0"])
     assert exc.value.code == 2
-    assert "至少为 1" in capsys.readouterr().err
+    assert "超出允许范围 [1, 1024]" in capsys.readouterr().err

@@ -28,6 +28,7 @@ MINIMAL = {
     "map": [],
     "studio": ["--coverage", "nope"],
     "run": ["--config", "nope.yaml"],
+    "batch": ["nope.yaml"],
     "demo": [],
     "schema": ["run-config"],
 }
