@@ -314,3 +314,50 @@ def test_20k_grid_size_click_time_and_recommend(browser, tmp_path):
     print(f"recommend 5 of 500: {rec['ms']:.0f} ms in the page, {wall:.2f} s round trip")
     assert len(rec["picks"]) == 5 and rec["ms"] <= 2000
     assert rec["objective"] > rec["objective_before"]
+
+
+# ------------------------------------------------------------------- point demand, dragging
+def test_point_demand_same_street_and_drag(browser, tmp_path):
+    """Demand at points off the nodes (buildings, grid cells): walks through either end of the
+    point's street or straight along a street it shares with the site, as in Python."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from tests.test_studio import X0, Y0, _points, grid_network
+
+    net = grid_network(12, 10, spacing=100.0)
+    rng = np.random.default_rng(11)
+    xy = np.column_stack([X0 + rng.random(300) * 1100, Y0 + rng.random(300) * 900])
+    # snap half of them onto street x = 300 (x exact), off any node
+    xy[:150, 0] = X0 + 300.0 + rng.choice([-4.0, 0.0, 6.0], 150)
+    dem = _points(xy, pop=rng.integers(1, 40, 300).astype(float), inside=np.ones(300, bool))
+    dem["pop60"] = dem["pop"] * 0.3
+    existing = _points([(X0 + 900, Y0 + 805)], name=["现有站"])
+    res = build_studio(
+        net, dem, tmp_path / "points.html", existing=existing,
+        options=StudioOptions(population_known=True, pop60_known=True),
+    )  # fmt: skip
+    _open(browser, res.path)
+    prob = SitingProblem.build(net, dem, existing=existing, profile="elderly")
+    assert _api(browser, "state()")["coverage"]["10"]["before"]["nodes"] > 0
+    # sites on street x = 300 share it with the demand there (the same-street rule)
+    ys = Y0 + rng.random(8) * 900
+    sxy = np.column_stack([np.full(8, X0 + 302.0), ys])
+    lon, lat = Transformer.from_crs(net.crs, 4326, always_xy=True).transform(sxy[:, 0], sxy[:, 1])
+    pts = np.vstack([np.column_stack([lon, lat]), _random_points(net, 8, seed=5, pad_m=50)])
+    for p in pts:
+        js = _assert_same_as_python(browser, prob, *p)
+        assert js["ok"]
+    # the panel names people and 60+ (population basis)
+    js = _api(browser, "addSite(arguments[0], arguments[1])", *pts[0])
+    gain = browser.find_element(By.CSS_SELECTOR, 'tr[data-minutes="10"] td.lc-gain').text
+    assert f"人口 +{js['gains']['10']['pop']:.0f}" in gain and "60岁以上 +" in gain
+    # drag the star 80 px to the right: the site moves, its gains follow the new place
+    star = browser.find_elements(By.CSS_SELECTOR, ".lc-star")[0]
+    ActionChains(browser).drag_and_drop_by_offset(star, 80, 0).perform()
+    st = _api(browser, "state()")
+    moved = st["sites"][0]
+    assert moved["id"] == js["id"] and moved["lon"] > pts[0][0]
+    wi = prob.what_if([(moved["lon"], moved["lat"])], coords="wgs84", polygons=False)
+    table = wi.table.set_index("minutes")
+    assert moved["gains"]["10"]["pop"] == pytest.approx(table.loc[10.0, "gain_pop"], rel=1e-6)
