@@ -274,6 +274,18 @@ def test_jingan_eldercare_api_equals_python(browser, shared_data, tmp_path):
         (float(glon), float(glat)), abs=1e-12
     )
     assert js["ok"]
+    # the exported GCJ-02 CSV reads back as candidates (lifecircle site --candidates) where the
+    # sites are, and its lonlat column is an --add value
+    from lifecircle.analysis.siting import parse_lonlat, read_candidates
+
+    csv = _api(browser, "exportCSV('gcj02')")["text"]
+    (tmp_path / "sites_gcj02.csv").write_text(csv, encoding="utf-8")
+    cands, rep = read_candidates(tmp_path / "sites_gcj02.csv", "gcj02")
+    assert rep.n_rejected == 0 and len(cands) == 1
+    assert cands.geometry.x.iat[0] == pytest.approx(site["lon"], abs=1e-6)
+    assert cands.geometry.y.iat[0] == pytest.approx(site["lat"], abs=1e-6)
+    row = csv.splitlines()[1].split('"')[1]  # the quoted lonlat cell
+    assert parse_lonlat([row])[0] == pytest.approx([site["lon_gcj02"], site["lat_gcj02"]], abs=1e-6)
 
 
 # ----------------------------------------------------------------------------- 20k nodes
