@@ -14,7 +14,9 @@ import pandas as pd
 CATEGORY_LABELS: dict[str, str] = {
     "elder_care": "为老服务",
     "fitness": "体育健身",
-    "parking": "停车",
+    "car_parking": "停车场",
+    "bike_parking": "非机动车停放",
+    "charging": "充电桩",
     "health": "医疗卫生",
     "culture": "文化",
     "market": "商业便民",
@@ -27,7 +29,9 @@ CATEGORY_LABELS: dict[str, str] = {
 CATEGORY_EN = {
     "elder_care": "Elder care",
     "fitness": "Fitness",
-    "parking": "Parking",
+    "car_parking": "Car parking",
+    "bike_parking": "Non-motor parking",
+    "charging": "Charging",
     "health": "Health",
     "culture": "Culture",
     "market": "Market",

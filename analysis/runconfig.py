@@ -25,7 +25,7 @@ Schema (defaults shown; ``data/streets/*.yaml`` are complete examples)
     minutes: [5, 10, 15]            # thresholds in minutes
     metres: []                      # extra thresholds as walking distances (plan rings)
     max_snap_m: 250
-    categories: [elder_care, fitness, parking, health, culture, market]
+    categories: [elder_care, fitness, car_parking, bike_parking, charging, health, culture, market]
     facilities:                     # one or more sources
       - source: osm                 # OSM POIs classified by tags
         categories: null            # null = all run categories
@@ -104,7 +104,9 @@ __all__ = [
 KNOWN_CATEGORIES = (
     "elder_care",
     "fitness",
-    "parking",
+    "car_parking",
+    "bike_parking",
+    "charging",
     "health",
     "culture",
     "market",
@@ -344,7 +346,9 @@ class RunConfig(_Spec):
     categories: Annotated[list[Category], BeforeValidator(_as_list), Field(min_length=1)] = [
         "elder_care",
         "fitness",
-        "parking",
+        "car_parking",
+        "bike_parking",
+        "charging",
         "health",
         "culture",
         "market",

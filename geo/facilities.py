@@ -8,7 +8,8 @@ columns
 ``name``, ``type``, ``address``
     As found in the source (``None`` when absent). ``type`` is the source's type text.
 ``category``
-    ``elder_care``, ``fitness``, ``parking``, ``health``, ``culture``, ``market``, ``park`` (see
+    ``elder_care``, ``fitness``, ``car_parking``, ``bike_parking``, ``charging``, ``health``,
+    ``culture``, ``market``, ``park`` (see
     ``data/facilities/categories.yaml``) or a default category the caller gives.
 ``src_file``, ``src_row``, ``src_x``, ``src_y``
     File name, row as the planner sees it (the spreadsheet row, header = row 1, title rows above
@@ -29,7 +30,10 @@ elder_care  amenity=social_facility with social_facility:for=senior/elderly/aged
             healthcare=nursing_home
 fitness     leisure=fitness_station/fitness_centre/sports_centre/sports_hall/stadium/track;
             leisure=pitch unless access=private/no
-parking     amenity=parking/bicycle_parking/motorcycle_parking/charging_station
+car_parking amenity=parking (停车场)
+bike_parking amenity=bicycle_parking/motorcycle_parking (非机动车停放: bicycles and e-bikes,
+            which Shanghai parks as non-motor vehicles)
+charging    amenity=charging_station (充电桩)
 health      amenity=clinic/hospital/doctors; healthcare=clinic/hospital/doctor/centre/nurse
             (pharmacies are not counted: plans count 社区卫生服务站/中心 and hospitals)
 culture     amenity=community_centre/library/arts_centre/social_centre
@@ -895,11 +899,9 @@ OSM_RULES: list[tuple[str, dict[str, list[str]], dict[str, list[str]]]] = [
         {},
     ),
     ("fitness", {"leisure": ["pitch"]}, {"access": ["private", "no"]}),
-    (
-        "parking",
-        {"amenity": ["parking", "bicycle_parking", "motorcycle_parking", "charging_station"]},
-        {},
-    ),
+    ("car_parking", {"amenity": ["parking"]}, {}),
+    ("bike_parking", {"amenity": ["bicycle_parking", "motorcycle_parking"]}, {}),
+    ("charging", {"amenity": ["charging_station"]}, {}),
     ("health", {"amenity": ["clinic", "hospital", "doctors"]}, {}),
     ("health", {"healthcare": ["clinic", "hospital", "doctor", "centre", "nurse"]}, {}),
     ("culture", {"amenity": ["community_centre", "library", "arts_centre", "social_centre"]}, {}),

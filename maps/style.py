@@ -72,7 +72,9 @@ class CategoryStyle:
 CATEGORY_STYLES: dict[str, CategoryStyle] = {
     "elder_care": CategoryStyle("为老服务", "#c2185b", "circle", "老"),
     "fitness": CategoryStyle("健身", "#2e7d32", "square", "健"),
-    "parking": CategoryStyle("停车", "#1565c0", "square", "P"),
+    "car_parking": CategoryStyle("停车场", "#1565c0", "square", "P"),
+    "bike_parking": CategoryStyle("非机动车停放", "#0097a7", "square", "非"),
+    "charging": CategoryStyle("充电桩", "#f9a825", "diamond", "电"),
     "health": CategoryStyle("医疗卫生", "#6a1b9a", "diamond", "医"),
     "culture": CategoryStyle("文化", "#ef6c00", "hexagon", "文"),
     "market": CategoryStyle("菜场商业", "#795548", "triangle", "市"),

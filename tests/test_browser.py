@@ -151,7 +151,7 @@ def _street_map():
         [Point(0, 0), Point(300, 200), Point(-400, 100), Point(200, -500)],
         name=["长者照护之家", "为老服务站", "健身苑点", "停车场"],
         type=["长者照护之家", "为老服务站", "健身苑点", "公共停车场"],
-        category=["elder_care", "elder_care", "fitness", "parking"],
+        category=["elder_care", "elder_care", "fitness", "car_parking"],
         address=["石泉路1号", None, None, None],
     )
     service_areas = _metric(
@@ -252,7 +252,7 @@ def test_offline_map_in_headless_chromium(tmp_path):
         "图例",
         "为老服务 (2)",
         "体育健身 (1)",
-        "停车 (1)",
+        "停车场 (1)",
         "5分钟",
         "服务盲区",
         "规划慢行道",

@@ -63,7 +63,7 @@ def test_fixture_with_every_kind_of_rejection(fixtures_dir, capsys):
     for label in (
         "为老服务 (elder_care): 3",
         "体育健身 (fitness): 1",
-        "停车 (parking): 1",
+        "停车场 (car_parking): 1",
         "医疗卫生 (health): 1",
         "文化 (culture): 1",
         "商业便民 (market): 1",

@@ -501,7 +501,7 @@ BASE = "street: 测试街道\nosm_relation: 1\n"
         ),
         (BASE + "facilities:\n  - {source: ftp}\n", "facilities[0].source"),
         (BASE + "siting: {model: annealing}\n", "siting.model"),
-        (BASE + "siting: {category: parking, new_sites: 2.5}\n", "siting.new_sites"),
+        (BASE + "siting: {category: car_parking, new_sites: 2.5}\n", "siting.new_sites"),
         (BASE + "corridors: nothere.yaml\n", "corridors"),
         (BASE + "network: {source: file}\n", "network.file"),
         (BASE + "population: {source: file}\n", "population.file"),

@@ -254,7 +254,7 @@ def test_coverage_shares_on_a_grid_with_known_answer(grid11):
 
 def test_node_weights_without_population_and_unreachable_nodes(grid11):
     net = grid11
-    fac = pts([(0, 0), (1000, 1000)], category=["fitness", "parking"])
+    fac = pts([(0, 0), (1000, 1000)], category=["fitness", "car_parking"])
     res = compute_coverage(
         net,
         fac,
@@ -375,7 +375,7 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
         "--boundaries", str(fixtures_dir / "coverage_helsinki_boundary.geojson"),
         "--facilities", str(fixtures_dir / "coverage_helsinki_facilities.csv"),
         "--coords", "wgs84", "--minutes", "5", "10", "15", "--profile", "elderly",
-        "--categories", "elder_care", "fitness", "parking", "--out", str(out),
+        "--categories", "elder_care", "fitness", "car_parking", "--out", str(out),
     ])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
@@ -402,7 +402,7 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
     ):
         assert col in table.columns
     assert set(table["boundary"]) == {"演示街道甲", "演示街道乙"}
-    assert (table.loc[table["category"] == "parking", "population_covered"] == 0).all()
+    assert (table.loc[table["category"] == "car_parking", "population_covered"] == 0).all()
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
     assert {"service_areas", "blind_spots", "nodes"} <= layers
     sa = gpd.read_file(out / "coverage.gpkg", layer="service_areas")
@@ -410,7 +410,7 @@ def test_cli_writes_csv_gpkg_and_a_chinese_summary(tmp_path, fixtures_dir, capsy
     assert sa.crs.to_epsg() == 4326
     with sqlite3.connect(out / "coverage.gpkg") as con:
         n, empty, zero = con.execute(
-            "select count(*), sum(t_parking is null), sum(t_parking = 0) from nodes"
+            "select count(*), sum(t_car_parking is null), sum(t_car_parking = 0) from nodes"
         ).fetchone()
         assert n > 2000 and empty == n and not zero  # unreachable: empty, never 0
         assert (

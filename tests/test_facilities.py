@@ -20,7 +20,7 @@ COLUMNS = ["fid", "name", "type", "category", "address", "src_file", "src_row", 
 LOADED = {
     2: ("曹杨新村街道综合为老服务中心", "elder_care"),
     3: ("兰溪路健身苑点", "fitness"),
-    4: ("曹杨公共停车场", "parking"),
+    4: ("曹杨公共停车场", "car_parking"),
     5: ("曹杨社区卫生服务中心", "health"),
     6: ("曹杨社区文化活动中心", "culture"),
     7: ("枫桥路菜市场", "market"),
@@ -145,7 +145,10 @@ def test_columns_named_or_detected(tmp_path):
     with pytest.raises(FacilitiesError, match="no coordinate columns"):
         load_facilities(path, "wgs84")
     gdf, rep = load_facilities(path, "wgs84", x="E", y="N", name_col="站名")
-    assert list(gdf["category"]) == ["fitness", "parking"] and list(gdf["name"]) == ["甲", "乙"]
+    assert list(gdf["category"]) == ["fitness", "bike_parking"] and list(gdf["name"]) == [
+        "甲",
+        "乙",
+    ]
     assert np.allclose(gdf.geometry.x, [121.40, 121.41])
     with pytest.raises(FacilitiesError, match="no x"):
         load_facilities(path, "wgs84", x="lon", y="N")
@@ -237,7 +240,7 @@ def test_xlsx_sheet(tmp_path):
     wb.save(path)
     gdf, rep = load_facilities(path, "gcj02", sheet="站点")
     assert list(gdf["name"]) == ["曹杨为老服务站", "石泉停车场"]
-    assert list(gdf["src_row"]) == [2, 4] and list(gdf["category"]) == ["elder_care", "parking"]
+    assert list(gdf["src_row"]) == [2, 4] and list(gdf["category"]) == ["elder_care", "car_parking"]
     assert rejections(rep) == {5: ("经度", "missing coordinates (缺少坐标)")} and rep.balanced
     assert gdf["src_x"].iloc[0] == 121.407393
     with pytest.raises(FacilitiesError, match="no sheet"):
@@ -285,7 +288,10 @@ ISSUE_TYPES = {
         "养老院/敬老院",
     ],
     "fitness": ["健身苑点", "健身步道", "百姓健身房", "体育场馆", "学校开放场地"],
-    "parking": ["公共停车场", "非机动车充电桩", "共享单车停放点"],
+    # parking as the plans count it: three categories (issue 8 §7)
+    "car_parking": ["公共停车场", "停车场", "居民区停车位"],
+    "bike_parking": ["非机动车停放点", "共享单车停放点", "非机动车库"],
+    "charging": ["充电桩", "非机动车充电桩"],
     "health": ["卫生服务站", "社区卫生服务中心", "医院", "门诊"],
     "culture": ["文化活动中心", "社区文化中心", "图书馆"],
     "market": ["菜市场", "标准化菜市场", "超市", "便利店"],
@@ -300,7 +306,9 @@ def test_categories_yaml_lists_the_issue_types_exactly():
     assert {c: cats.label(c) for c in ISSUE_TYPES} == {
         "elder_care": "为老服务",
         "fitness": "体育健身",
-        "parking": "停车",
+        "car_parking": "停车场",
+        "bike_parking": "非机动车停放",
+        "charging": "充电桩",
         "health": "医疗卫生",
         "culture": "文化",
         "market": "商业便民",
@@ -328,7 +336,10 @@ def test_categories_yaml_lists_the_issue_types_exactly():
         ("社区卫生服务站", "health"),
         ("精神卫生中心", "health"),
         ("社区文化活动中心", "culture"),
-        ("公共自行车停车点", "parking"),
+        ("公共自行车停车点", "bike_parking"),
+        ("小区非机动车停车棚", "bike_parking"),
+        ("电动自行车充电柜", "charging"),
+        ("地下停车库", "car_parking"),
         ("市民健身中心", "fitness"),
         ("生鲜超市", "market"),
         ("公园", "park"),
@@ -413,7 +424,7 @@ def test_facilities_from_osm_features():
     assert rep.balanced and (rep.n_input, rep.n_loaded) == (11, 8)
     assert dict(zip(gdf["fid"], gdf["category"], strict=True)) == {
         "osm:node/1": "elder_care",
-        "osm:way/3": "parking",
+        "osm:way/3": "car_parking",
         "osm:node/4": "fitness",
         "osm:node/6": "health",
         "osm:way/8": "fitness",
@@ -448,16 +459,16 @@ def test_facilities_from_pyrosm_style_frame():
     )
     gdf, rep = F.facilities_from_osm_features(frame)
     assert list(gdf["fid"]) == ["osm:node/5", "osm:way/6"]
-    assert list(gdf["category"]) == ["elder_care", "parking"] and rep.balanced
+    assert list(gdf["category"]) == ["elder_care", "bike_parking"] and rep.balanced
 
 
 def test_osm_tags_and_online_call_goes_through_osmnx(monkeypatch):
     assert "social_facility" in F.OSM_TAGS["amenity"]
     assert {"fitness_station", "fitness_centre", "sports_centre"} <= set(F.OSM_TAGS["leisure"])
     assert {"parking", "bicycle_parking"} <= set(F.OSM_TAGS["amenity"])
-    assert F.osm_tags(["parking"]) == {
-        "amenity": ["parking", "bicycle_parking", "motorcycle_parking", "charging_station"]
-    }
+    assert F.osm_tags(["car_parking"]) == {"amenity": ["parking"]}
+    assert F.osm_tags(["bike_parking"]) == {"amenity": ["bicycle_parking", "motorcycle_parking"]}
+    assert F.osm_tags(["charging"]) == {"amenity": ["charging_station"]}
     calls = []
 
     def fake(polygon, tags):

@@ -50,7 +50,7 @@ def street() -> dict:
         fid=["f1", "f2", "f3", "f4", "f5"],
         name=["长者照护之家", "为老服务站", "健身苑点", "停车场<A>", "无坐标停车场"],
         type=["长者照护之家", "为老服务站", "健身苑点", "公共停车场", "公共停车场"],
-        category=["elder_care", "elder_care", "fitness", "parking", "parking"],
+        category=["elder_care", "elder_care", "fitness", "car_parking", "car_parking"],
         address=["石泉路1号", None, None, None, None],
     )
     d["service_areas"] = _metric(
@@ -174,7 +174,7 @@ def test_overlays_counts_and_visibility(street):
         "街道边界",
         "设施 · 为老服务 (2)",
         "设施 · 体育健身 (1)",
-        "设施 · 停车 (1)",
+        "设施 · 停车场 (1)",
         "服务范围 · 为老服务 · 5分钟",
         "服务范围 · 为老服务 · 10分钟",
         "服务范围 · 为老服务 · 15分钟",
@@ -351,7 +351,7 @@ def test_legend_scale_fullscreen_layer_control(street):
     for text in (
         "为老服务 (2)",
         "体育健身 (1)",
-        "停车 (1)",
+        "停车场 (1)",
         "5分钟",
         "10分钟",
         "15分钟",
@@ -524,7 +524,7 @@ def test_street_map_stays_under_5_mb(tmp_path):
     for cat, origin in (
         ("elder_care", (600, 600)),
         ("fitness", (1800, 700)),
-        ("parking", (1200, 1800)),
+        ("car_parking", (1200, 1800)),
     ):
         for minutes, r in ((5, 300), (10, 540), (15, 810)):
             reach = Point(origin).buffer(r, quad_segs=32)
@@ -546,7 +546,7 @@ def test_street_map_stays_under_5_mb(tmp_path):
         [Point(p) for p in pts],
         name=[f"设施{i}" for i in range(300)],
         type=["站点"] * 300,
-        category=rng.choice(["elder_care", "fitness", "parking"], 300),
+        category=rng.choice(["elder_care", "fitness", "car_parking"], 300),
     )
     bnd = _metric([frame], name=["示例街道"])
     raw_vertices = int(
@@ -582,7 +582,7 @@ def test_real_jingan_network_map_size(shared_data, tmp_path):
     net = shapely.union_all(edges.geometry.buffer(20, quad_segs=8).values)
     c = edges.geometry.union_all().centroid
     geoms, rows = [], []
-    for cat, dx in (("elder_care", -500), ("fitness", 0), ("parking", 500)):
+    for cat, dx in (("elder_care", -500), ("fitness", 0), ("car_parking", 500)):
         for minutes, r in ((5, 300), (10, 540), (15, 810)):
             geoms.append(net.intersection(Point(c.x + dx, c.y).buffer(r)))
             rows.append((cat, minutes))

@@ -33,7 +33,16 @@ from lifecircle.scripts.cli import main
 
 X0, Y0 = 350000.0, 3460000.0  # grid origin, EPSG:32651 (Putuo)
 STEP, N = 100.0, 5
-CATS = ("elder_care", "fitness", "parking", "health", "culture", "market")
+CATS = (
+    "elder_care",
+    "fitness",
+    "car_parking",
+    "bike_parking",
+    "charging",
+    "health",
+    "culture",
+    "market",
+)
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -200,7 +209,10 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
         assert (sub["demand_basis"] == "population").all()
     # the extract has no OSM elder-care facility: zero coverage, the siting starts from scratch
     assert shares(table, "elder_care") == [0.0, 0.0, 0.0]
-    assert shares(table, "parking")[-1] > 0.9  # 105 parking places in 1.1 km²
+    # the 105 OSM parking points split as the plans count them (issue 8 §7): 53 bicycle and
+    # 5 motorcycle parkings are 非机动车停放, 4 charging stations 充电桩, the rest 停车场
+    assert "停车场 43" in stdout and "非机动车停放 58" in stdout and "充电桩 4" in stdout
+    assert shares(table, "car_parking")[-1] > 0.9 and shares(table, "bike_parking")[-1] > 0.9
     layers = set(pyogrio.list_layers(out / "coverage.gpkg")[:, 0])
     assert {"service_areas", "blind_spots", "nodes"} <= layers
 
@@ -296,7 +308,7 @@ def test_run_online_against_fake_osm(tmp_path, capsys, monkeypatch):
         cfg = tmp_path / "fake.yaml"
         cfg.write_text(
             f"street: 示范街道\nosm_relation: {RELATION_ID}\n"
-            "categories: [elder_care, fitness, parking, health, culture, market]\n"
+            "categories: [elder_care, fitness, car_parking, health, culture, market]\n"
             "facilities: [{source: osm}]\n"
             "siting: {category: elder_care, model: mclp, new_sites: 2, minutes: 5}\n",
             encoding="utf-8",

@@ -19,7 +19,16 @@ from ..settings import DEFAULT_MINUTES, WGS84
 #: Name of the demo's study area.
 DEMO_AREA_NAME = "赫尔辛基市中心（演示区）"
 #: Facility categories of the demo (those OSM tags can tell, see geo.facilities.OSM_RULES).
-DEMO_CATEGORIES = ("elder_care", "fitness", "parking", "health", "culture", "market")
+DEMO_CATEGORIES = (
+    "elder_care",
+    "fitness",
+    "car_parking",
+    "bike_parking",
+    "charging",
+    "health",
+    "culture",
+    "market",
+)
 
 
 def sheet_name_or_index(sheet):
