@@ -235,17 +235,18 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
     assert "建议新增为老服务站点 3 处" in stdout and "人口未知" not in stdout
     # residents: 居民区 (13 residential landuse polygons in the area, unnamed), 2SFCA, 达标率
     comp = pd.read_csv(out / "compounds.csv", encoding="utf-8-sig")
-    assert comp["compound"].nunique() == 13 and len(comp) == 13 * 6 * 3
+    assert comp["compound"].nunique() == 13 and len(comp) == 13 * len(CATS) * 3
     assert comp["compound"].str.startswith("未命名居民区").all()
     assert not comp.loc[comp["category"] == "elder_care", "reached"].any()
     att = pd.read_csv(out / "attainment.csv", encoding="utf-8-sig").set_index("category")
     assert att.loc["elder_care", "limit_m"] == 300 and att.loc["health", "limit_m"] == 1000
-    assert att.loc["parking", "population_share"] == pytest.approx(0.951, abs=1e-3)
+    assert att.loc["bike_parking", "population_share"] == pytest.approx(0.813, abs=1e-3)
+    assert att.loc["car_parking", "population_share"] == pytest.approx(0.798, abs=1e-3)
     acc = pd.read_csv(out / "access.csv", encoding="utf-8-sig")
-    assert acc["category"].tolist() == ["parking"] and acc["gini"].between(0, 1).all()
-    assert "容量取“capacity”列（34 个设施有值）" in md and "## 达标率（GB 50180-2018" in md
+    assert acc["category"].tolist() == ["bike_parking"] and acc["gini"].between(0, 1).all()
+    assert "容量取“capacity”列（33 个设施有值）" in md and "## 达标率（GB 50180-2018" in md
     assert {"居民区", "可达性2SFCA", "达标率"} <= set(sheet_names(out / "coverage.xlsx"))
-    for layer in ("居民区 · 至最近为老服务步行时间", "停车可达性（2SFCA"):
+    for layer in ("居民区 · 至最近为老服务步行时间", "非机动车停放可达性（2SFCA"):
         assert layer in offline_html or json.dumps(layer)[1:-1] in offline_html, layer
 
 

@@ -213,7 +213,10 @@ def _demo_building_demand(boundary: gpd.GeoDataFrame, residents: dict):
         warnings.simplefilter("ignore")  # pyrosm's pandas/shapely deprecation chatter
         compounds, _ = compounds_for(opts.compounds, boundary, opts)
         _, demand, notes, rep = building_demand_for(boundary, opts, compounds=compounds)
-    notes = [*notes, "2SFCA 演示类别：停车（容量取 OSM capacity 标签的车位数，未标注的按 1 计）"]
+    notes = [
+        *notes,
+        "2SFCA 演示类别：非机动车停放（容量取 OSM capacity 标签的车位数，未标注的按 1 计）",
+    ]
     return demand, notes, {"buildings": rep}
 
 
@@ -226,7 +229,7 @@ def demo_residents(pbf: Path) -> dict:
 
     No population figure exists for the extract, so residents are estimated from residential
     floor area at :data:`DEMO_M2_PER_PERSON` m² each (估算); the 25 ``landuse=residential``
-    polygons are unnamed and become 未命名居民区 N; 2SFCA scores parking by OSM ``capacity``
+    polygons are unnamed and become 未命名居民区 N; 2SFCA scores non-motor parking (非机动车停放) by OSM ``capacity``
     (spaces) where tagged, else 1 each; the 达标率 follows GB 50180-2018.
     """
     return {
@@ -235,7 +238,7 @@ def demo_residents(pbf: Path) -> dict:
         "compounds": str(pbf),
         "keep_unnamed_compounds": True,
         "capacity_col": "capacity",
-        "access_category": "parking",
+        "access_category": "bike_parking",
         "standard": "gb50180",
     }
 
