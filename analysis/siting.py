@@ -1200,6 +1200,33 @@ class SitingProblem:
         return WhatIf(table, sites, ranking, newcov, time.perf_counter() - t0, idx)
 
     # -------------------------------------------------------------------------- solve
+    def _sites_adding_demand(self, sites, locked, minutes: float, w: np.ndarray) -> np.ndarray:
+        """``sites`` without those whose removal loses no covered weight (one at a time, last
+        chosen first): a coverage model asked for more sites than can add demand fills the
+        rest with sites that add nothing."""
+        C = self.coverage(minutes).tocsc()
+        count = np.zeros(C.shape[0])
+        for j in np.concatenate([locked, sites]):
+            count[C.indices[C.indptr[j] : C.indptr[j + 1]]] += 1
+        keep = []
+        for j in sites[::-1]:
+            rows = C.indices[C.indptr[j] : C.indptr[j + 1]]
+            if np.any((count[rows] == 1) & (w[rows] > 0)):
+                keep.append(j)
+            else:
+                count[rows] -= 1
+        return np.asarray(keep[::-1], dtype=np.int64)
+
+    def _say_capped(self, asked: int, kept: int, n_cands: int, minutes, weight) -> None:
+        if kept < asked:
+            self.report.warn(
+                None,
+                "new",
+                f"选出的 {asked} 处新站点中只有 {kept} 处能在 {minutes:g} 分钟内增加覆盖的需求"
+                f" ({weight}); 其余 {asked - kept} 处不增加任何需求, 已去掉 "
+                f"(候选点 {n_cands} 个; new sites capped at those that add demand)",
+            )
+
     def solve(
         self,
         model: str = "mclp",
@@ -1285,6 +1312,10 @@ class SitingProblem:
         # back to problem indices
         res.sites = cols[res.sites]
         res.locked = cols[res.locked]
+        requested = len(res.sites)
+        if model in ("mclp", "greedy") and requested:
+            res.sites = self._sites_adding_demand(res.sites, res.locked, minutes, w)
+            self._say_capped(requested, len(res.sites), len(cands), minutes, weight)
         if res.assignment is not None:
             a = res.assignment
             res.assignment = np.where(a >= 0, cols[np.clip(a, 0, None)], -1)

@@ -84,9 +84,7 @@ def test_bow_tie_repair_is_said_by_coverage(tmp_path, capsys):
     assert main(argv) == 0
     stdout = capsys.readouterr().out
     line = next(ln for ln in stdout.splitlines() if "几何无效" in ln)
-    assert line.startswith(
-        "注意 (边界): 第 1 行: 边界 蝴蝶街道 的几何无效, 已用 make_valid 修复"
-    )
+    assert line.startswith("注意 (边界): 第 1 行: 边界 蝴蝶街道 的几何无效, 已用 make_valid 修复")
     assert "invalid geometry (Self-intersection" in line
     assert "修复后面积 0.125 km²" in line  # two triangles of 250 m x 250 m / 2 ... x 2
     notes = pd.read_csv(out / "notes.csv", encoding="utf-8-sig")
@@ -128,3 +126,30 @@ def test_lon_lat_declared_as_metres_is_warned(tmp_path):
     assert gdf["area_km2"].iloc[0] < 1e-6  # what the file says: a speck
     (w,) = rep.warnings
     assert w.field == "crs" and "EPSG:3857" in w.reason and "像经纬度" in w.reason
+
+
+def test_new_sites_capped_at_those_that_add_demand():
+    import numpy as np
+    from test_siting import demand_points, line_network, metric_points
+
+    from lifecircle.analysis.siting import SitingProblem
+
+    line = line_network()
+    ex = metric_points([(0, 0)], name=["现有站"])
+    ca = metric_points([(500, 0), (1000, 0), (550, 30)], name=["c500", "c1000", "off550"])
+    prob = SitingProblem.build(
+        line, demand_points(line), candidates=ca, existing=ex, minutes=(5,), profile="elderly"
+    )
+    # the models pick only sites that add demand here
+    for model in ("mclp", "greedy"):
+        sel = prob.solve(model, p=100_000, minutes=5, weight="pop")
+        assert sorted(prob.sites.iloc[sel.result.sites]["name"]) == ["c1000", "c500"]
+    # 5 min: c500 adds 5 nodes, c1000 3; off550 (chosen last) covers only what c500 covers
+    names = prob.sites["name"].tolist()
+    chosen = np.array([names.index(n) for n in ("c500", "c1000", "off550")])
+    w = prob.weights("pop")
+    kept = prob._sites_adding_demand(chosen, prob.existing_idx, 5, w)
+    assert [names[k] for k in kept] == ["c500", "c1000"]
+    prob._say_capped(3, len(kept), 3, 5, "pop")
+    (warn,) = [x for x in prob.report.warnings if x.field == "new"]
+    assert "选出的 3 处新站点中只有 2 处能在 5 分钟内增加覆盖" in warn.reason
