@@ -200,8 +200,9 @@ def blind_spots(
     sel = np.flatnonzero(uncovered & (pop > 0))
     if len(sel) == 0:
         return BlindSpots.empty()
-    cells = dc.of_point[sel]
-    region = uncovered_region(dc, np.unique(cells))
+    chosen = np.zeros(len(dc.cells), dtype=bool)
+    chosen[dc.of_point[sel]] = True
+    region = uncovered_region(dc, np.flatnonzero(chosen))
     rest = region
     if service_area is not None and not service_area.is_empty:
         rest = shapely.difference(region, service_area)
