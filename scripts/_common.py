@@ -460,28 +460,16 @@ def print_result(result, t0: float) -> None:
 
 
 def run_pipeline_and_print(inputs, out: Path, args: argparse.Namespace, t0: float) -> int:
-    """Print the inputs, run :func:`lifecircle.workflow.run_pipeline` into ``out`` (with
+    """Print the inputs, run :func:`lifecircle.workflow.run_inputs` into ``out`` (with
     ``--basemap`` and ``--quiet``), print the summary and the files; returns the exit code."""
-    from ..workflow import run_pipeline
+    from ..workflow import run_inputs
 
     print_inputs(inputs)
-    opts = dict(inputs.options)
+    opts = {}
     if args.basemap != "auto":
         opts["basemap"] = None if args.basemap == "none" else args.basemap
     if getattr(args, "allow_partial", False):
         opts["allow_partial"] = True
-    result = run_pipeline(
-        inputs.net,
-        inputs.boundaries,
-        inputs.facilities,
-        inputs.demand,
-        out_dir=out,
-        population_known=inputs.population_known,
-        notes=inputs.notes,
-        reports=inputs.reports,
-        progress=show_progress(args),
-        on_step=step_printer(t0),
-        **opts,
-    )
+    result = run_inputs(inputs, out, progress=show_progress(args), on_step=step_printer(t0), **opts)
     print_result(result, t0)
     return 0

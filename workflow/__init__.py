@@ -13,7 +13,7 @@ from .inputs import (
     demo_inputs,
     network_extent_boundary,
 )
-from .pipeline import PIPELINE_STEPS, run_pipeline
+from .pipeline import PIPELINE_STEPS, run_inputs, run_pipeline
 from .result import PipelineResult, summary_lines
 from .siting import NewSites, site_new_facilities
 from .study import RunOptions, Study
@@ -31,6 +31,7 @@ __all__ = [
     "config_inputs",
     "demo_inputs",
     "network_extent_boundary",
+    "run_inputs",
     "run_pipeline",
     "site_new_facilities",
     "summary_lines",

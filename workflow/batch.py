@@ -72,24 +72,10 @@ def run_config(cfg: Mapping, out_dir: str | Path, net=None, *, allow_partial: bo
         Analyse a boundary the network reaches less than half of (``--allow-partial``).
     """
     from .inputs import config_inputs
-    from .pipeline import run_pipeline
+    from .pipeline import run_inputs
 
-    inputs = config_inputs(cfg, net=net)
-    options = dict(inputs.options)
-    if allow_partial:
-        options["allow_partial"] = True
-    run_pipeline(
-        inputs.net,
-        inputs.boundaries,
-        inputs.facilities,
-        inputs.demand,
-        out_dir=out_dir,
-        population_known=inputs.population_known,
-        notes=inputs.notes,
-        reports=inputs.reports,
-        progress=False,
-        **options,
-    )
+    overrides = {"allow_partial": True} if allow_partial else {}
+    run_inputs(config_inputs(cfg, net=net), out_dir, **overrides)
     return Path(out_dir) / "coverage.csv"
 
 

@@ -39,7 +39,14 @@ from ..settings import DEFAULT_MINUTES
 from .result import PipelineResult, summary_lines
 from .study import STEP_LABELS, Study
 
-__all__ = ["PIPELINE_STEPS", "STEP_LABELS", "PipelineResult", "run_pipeline", "summary_lines"]
+__all__ = [
+    "PIPELINE_STEPS",
+    "STEP_LABELS",
+    "PipelineResult",
+    "run_inputs",
+    "run_pipeline",
+    "summary_lines",
+]
 
 #: The pipeline's steps, in order (``on_step`` is called once before each that runs).
 PIPELINE_STEPS = ("coverage", "siting", "corridors", "map", "report")
@@ -158,3 +165,31 @@ def run_pipeline(
         residents=residents,
     )
     return study.write(out_dir, progress=progress, on_step=on_step)
+
+
+def run_inputs(
+    inputs,
+    out_dir: str | Path,
+    *,
+    progress: bool = False,
+    on_step: Callable[[int, int, str], None] | None = None,
+    **overrides,
+) -> PipelineResult:
+    """:func:`run_pipeline` on prepared :class:`~lifecircle.workflow.inputs.PipelineInputs`.
+
+    ``overrides`` replace entries of ``inputs.options`` (``basemap=None``, ``allow_partial=True``).
+    """
+    options = {**inputs.options, **overrides}
+    return run_pipeline(
+        inputs.net,
+        inputs.boundaries,
+        inputs.facilities,
+        inputs.demand,
+        out_dir=out_dir,
+        population_known=inputs.population_known,
+        notes=inputs.notes,
+        reports=inputs.reports,
+        progress=progress,
+        on_step=on_step,
+        **options,
+    )
