@@ -360,6 +360,19 @@ class RunConfig(_Spec):
     corridors: Text = Field(None, description="corridor YAML (analysis/corridors.py)")
     siting: SitingSpec = Field(default_factory=SitingSpec)
     targets: list[TargetSpec] = Field(default_factory=list)
+    buildings: Text = Field(
+        None,
+        description="building footprints (GeoJSON/GPKG/SHP/.pbf) or osm: residents by floor area",
+    )
+    population_total: Positive | None = Field(
+        None, description="the street's residents, spread over the buildings by floor area"
+    )
+    compounds: Text = Field(
+        None, description="居民区 polygons (file) or osm (named landuse=residential)"
+    )
+    capacity_col: Text = Field(None, description="facility capacity column for 2SFCA (床位)")
+    access_category: Category = Field("elder_care", description="category of the 2SFCA scores")
+    standard: Text = Field(None, description="gb50180, shanghai15 or a standard YAML: 达标率")
     plan: Text = Field(None, description="the plan's wording, for the report")
     notes: Text = None
 
@@ -586,6 +599,29 @@ def _population(cfg: RunConfig, ck: _Paths) -> dict:
     return out
 
 
+def _residents(cfg: RunConfig, ck: _Paths) -> dict | None:
+    """Buildings, 居民区, capacity and standard (``None`` when the config asks for none)."""
+    keys = ("buildings", "population_total", "compounds", "capacity_col", "standard")
+    if all(getattr(cfg, k) is None for k in keys):
+        return None
+    if cfg.population_total is not None and cfg.buildings is None:
+        ck.fail(
+            "population_total", "population_total 需要 buildings（人口按住宅建筑面积分配到建筑）"
+        )
+
+    def where(fld: str, value):
+        return value if value in (None, "osm") else ck.required(fld, value)
+
+    return {
+        "buildings": where("buildings", cfg.buildings),
+        "population_total": cfg.population_total,
+        "compounds": where("compounds", cfg.compounds),
+        "capacity_col": cfg.capacity_col,
+        "access_category": cfg.access_category,
+        "standard": cfg.standard,
+    }
+
+
 def _whole_numbers(values):
     return [int(v) if float(v).is_integer() else v for v in values]
 
@@ -651,6 +687,7 @@ def load_run_config(path: str | Path) -> dict:
         "corridors": ck.required("corridors", cfg.corridors),
         "siting": siting,
         "targets": [t.model_dump() for t in cfg.targets],
+        "residents": _residents(cfg, ck),
     }
     out["notes"] = ck.notes
     return out

@@ -50,7 +50,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -696,6 +696,7 @@ def load_facilities(
     duplicate_m: float = 1.0,
     swap_xy: bool = False,
     skip_rows: int | None = None,
+    keep_cols: Sequence[str] = (),
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load a facility table into WGS84 points, accounting for every row.
 
@@ -736,6 +737,8 @@ def load_facilities(
     skip_rows : int, optional
         Table rows above the header (CSV/XLSX). Default: a title row above the header (one
         filled cell, as in government directories) is detected, skipped and noted.
+    keep_cols : sequence of str
+        Input columns carried over as they are (e.g. a capacity column 床位 for 2SFCA).
 
     Returns
     -------
@@ -867,6 +870,10 @@ def load_facilities(
         area_tolerance_m,
         duplicate_m,
     )
+    for col in keep_cols:
+        if col not in table.columns:
+            raise FacilitiesError(f"{path}: no column {col!r}; columns: {list(table.columns)}")
+        out[col] = table[col].reindex(out["src_row"].to_numpy()).to_numpy()
     report.rejections.sort(key=lambda r: (r.row is None, r.row or 0))
     report.stats.update(
         n_input=report.n_input, n_loaded=report.n_loaded, n_rejected=report.n_rejected

@@ -182,6 +182,7 @@ def load_facilities_from_args(args: argparse.Namespace, *, area=None):
             area=area,
             swap_xy=bool(getattr(args, "swap_xy", False)),
             skip_rows=getattr(args, "skip_rows", None),
+            keep_cols=[c for c in [getattr(args, "capacity_col", None)] if c],
         )
     except FileNotFoundError:
         raise InputError(f"设施文件不存在 (no such file): {path}") from None
@@ -189,6 +190,66 @@ def load_facilities_from_args(args: argparse.Namespace, *, area=None):
         raise InputError(f"设施文件无法读取 (permission denied): {path}") from None
     except (FacilitiesError, OSError, ValueError) as exc:
         raise InputError(f"设施文件无法读取: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------- residents
+def add_residents_args(group, *, demand_only: bool = False) -> None:
+    """``--buildings``, ``--population-total``, ``--compounds``, ``--capacity-col``,
+    ``--access-category`` and ``--standard`` (居民、居民区、2SFCA、规划标准); with
+    ``demand_only`` just the first two (``site``)."""
+    group.add_argument(
+        "--buildings",
+        metavar="FILE|osm",
+        help="建筑轮廓 (GeoJSON/GPKG/SHP, 或 osm 在线下载): 按住宅建筑面积估算居民, 每栋住宅为一个需求点",
+    )
+    group.add_argument(
+        "--population-total",
+        type=float,
+        metavar="N",
+        help="街道常住人口 (控制总数), 按住宅建筑面积分配到建筑 (如石泉路街道 96200)",
+    )
+    if demand_only:
+        return
+    group.add_argument(
+        "--compounds",
+        metavar="FILE|osm",
+        help="居民区/小区边界 (文件, 或 osm: 有名称的 landuse=residential)",
+    )
+    group.add_argument(
+        "--capacity-col", metavar="COL", help="设施容量列 (如 床位), 用于 2SFCA; 默认每个设施计 1"
+    )
+    group.add_argument(
+        "--access-category",
+        default="elder_care",
+        metavar="CAT",
+        help="2SFCA 可达性的设施类别 (默认 elder_care 为老服务)",
+    )
+    group.add_argument(
+        "--standard", metavar="NAME", help="按规划标准计算达标率: gb50180 / shanghai15 或 YAML 文件"
+    )
+
+
+def residents_options_from_args(args: argparse.Namespace):
+    """:class:`ResidentsOptions` of the command line, or ``None`` when none was asked for."""
+    from ..workflow.residents import ResidentsOptions
+
+    buildings = args.buildings
+    if buildings is not None and buildings != "osm":
+        buildings = resolve_path(buildings)
+    compounds = getattr(args, "compounds", None)
+    if compounds is not None and compounds != "osm":
+        compounds = resolve_path(compounds)
+    opts = ResidentsOptions(
+        buildings=buildings,
+        population_total=args.population_total,
+        compounds=compounds,
+        capacity_col=getattr(args, "capacity_col", None),
+        access_category=getattr(args, "access_category", "elder_care"),
+        standard=getattr(args, "standard", None),
+    )
+    if args.population_total is not None and buildings is None:
+        raise InputError("--population-total 需要 --buildings (人口按住宅建筑面积分配到建筑)")
+    return opts if opts.active else None
 
 
 # ---------------------------------------------------------------------------------- network

@@ -50,6 +50,7 @@ RANGES: dict[str, Range] = {
     "minutes": Range(0, 120, True, "分钟"),
     "thresholds": Range(0, 120, True, "分钟"),
     "metres": Range(0, 10_000, True, "米"),
+    "population_total": Range(0, 100_000_000, True, "人"),
     "buffer_width": Range(0, 1_000, True, "米"),
     "max_snap": Range(0, 5_000, True, "米"),
     "blind_cell": Range(10, 5_000, False, "米"),

@@ -63,6 +63,7 @@ def register(subparsers) -> None:
         "--categories", nargs="+", metavar="CAT", help="只分析这些类别 (默认: 设施表中的全部类别)"
     )
     common.add_population_args(d)
+    common.add_residents_args(p.add_argument_group("居民、居民区、容量与规划标准"))
     t = p.add_argument_group("阈值与参数")
     th = t.add_mutually_exclusive_group()
     th.add_argument(
@@ -140,6 +141,43 @@ def _demand(args, net, boundaries):
         )
     except (OSError, ValueError) as exc:
         raise InputError(f"人口文件无法使用: {path}: {exc}") from None
+
+
+def _residents_demand(args, net, boundaries, ropts, share60):
+    """Building demand (居民, 估算) and 居民区 when asked for."""
+    if ropts is None:
+        return None, None, []
+    from ..workflow.residents import residents_demand_for_run
+
+    try:
+        return residents_demand_for_run(
+            net, boundaries, ropts, population=common.population_path_from_args(args),
+            share60=share60,
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise InputError(f"建筑/居民区: {exc}") from None
+
+
+def _residents(args, net, fac, result, demand, compounds, ropts, share60) -> dict:
+    """居民区, 2SFCA and 达标率 of a coverage run, written beside coverage.csv."""
+    from ..workflow.residents import analyse_residents, write_residents, write_residents_workbook
+
+    if demand is None:  # no buildings: the demand of the coverage (nodes or population)
+        area = shapely.union_all(result.boundaries.to_crs(4326).geometry.to_numpy())
+        nodes = result.nodes.loc[shapely.intersects(area, result.nodes.geometry.to_numpy())]
+        demand = nodes.assign(pop=nodes.get("pop", 1.0))
+    res = analyse_residents(
+        net, fac, result.boundaries, demand, ropts, thresholds=result.thresholds,
+        profile=result.profile, categories=args.categories, compounds=compounds,
+        share60=share60, max_snap_m=args.max_snap,
+    )  # fmt: skip
+    files = write_residents(res, args.out)
+    xlsx = write_residents_workbook(res, args.out)
+    if xlsx is not None:
+        files["xlsx"] = xlsx
+    for note in res.notes:
+        print(f"说明: {note}")
+    return {f"residents_{k}": v for k, v in files.items()}
 
 
 # --------------------------------------------------------------------------- writing
@@ -229,8 +267,11 @@ def run(args: argparse.Namespace) -> int:
         boundaries, reports["边界"] = common.load_boundaries_from_args(args)
     if boundaries is None:
         print("未给出边界 (--boundaries): 以路网范围 (节点凸包) 作为研究范围")
-    demand = _demand(args, net, boundaries)
     share60 = common.share60_from_args(args)
+    ropts = common.residents_options_from_args(args)
+    demand, compounds, rnotes = _residents_demand(args, net, boundaries, ropts, share60)
+    if demand is None:
+        demand = _demand(args, net, boundaries)
     if demand is not None and share60 is None:
         print("未给出 60 岁以上比例 (--share60 或 --district): 60岁以上覆盖率留空")
     try:
@@ -255,6 +296,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from None
     files = write_coverage(result, args.out)
+    if ropts is not None:
+        files.update(_residents(args, net, fac, result, demand, compounds, ropts, share60))
     rejected = write_rejections({**reports, **coverage_reports(result)}, args.out)
     flagged = write_notes(reports, args.out)
     if flagged is not None:
@@ -265,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"步行覆盖率 ({prof.label}, 服务范围为可达道路两侧各 {args.buffer_width:g} 米)")
     for line in summary_table(result.table):
         print(line)
-    for note in result.notes:
+    for note in [*rnotes, *result.notes]:
         print(f"说明: {note}")
     if rejected is not None:
         files["rejected"] = rejected

@@ -45,6 +45,7 @@ def register(subparsers) -> None:
     common.add_facility_args(d, help="现有设施表 (作为已建站点锁定)", default_category=False)
     d.add_argument("--category", default="elder_care", help="设施类别 (默认 elder_care)")
     common.add_population_args(d)
+    common.add_residents_args(d, demand_only=True)
     d.add_argument(
         "--outside",
         type=float,
@@ -207,6 +208,22 @@ def _basis(args, population_known: bool, share60) -> tuple[bool, str, str]:
 
 def _demand(args, net, boundary, population_known: bool, pop60_known: bool, share60):
     from ..analysis.siting import demand_points
+
+    ropts = common.residents_options_from_args(args)
+    if ropts is not None and ropts.buildings is not None:
+        from ..workflow.residents import residents_demand_for_run
+
+        try:
+            demand, _, notes = residents_demand_for_run(
+                net, boundary, ropts, population=common.population_path_from_args(args),
+                share60=share60,
+            )  # fmt: skip
+        except (OSError, ValueError) as exc:
+            raise InputError(f"建筑: {exc}") from None
+        for note in notes:
+            print(f"说明: {note}")
+        demand = demand.assign(inside=True)
+        return demand if pop60_known else demand.drop(columns="pop60")
 
     pop_path = common.population_path_from_args(args)
     try:
@@ -394,7 +411,7 @@ def run(args: argparse.Namespace) -> int:
     boundary, area_label = _boundary(args)
     facilities, fac_report = _facilities(args)
     share60 = common.share60_from_args(args)
-    population_known = bool(args.population)
+    population_known = bool(args.population) or args.buildings is not None
     pop60_known, weight, basis = _basis(args, population_known, share60)
     demand = _demand(args, net, boundary, population_known, pop60_known, share60)
     cands, cand_report = _candidates(args, net, boundary)

@@ -204,6 +204,21 @@ def demo_inputs(residents: bool = True) -> PipelineInputs:
 _DEMAND_KEYS = ("buildings", "m2_per_person", "population_total")
 
 
+def _config_building_demand(boundary, residents: dict, population, share60, cache_folder):
+    """A street's demand from its buildings (``buildings:`` in the run config)."""
+    from .residents import ResidentsOptions, building_demand_for, compounds_for
+
+    cache = None if cache_folder is None else str(cache_folder)
+    opts = ResidentsOptions.from_mapping({**residents, "cache_folder": cache})
+    compounds = None
+    if opts.compounds is not None:
+        compounds, _ = compounds_for(opts.compounds, boundary, opts)
+    _, demand, notes, rep = building_demand_for(
+        boundary, opts, population=population, share60=share60, compounds=compounds
+    )
+    return demand, notes, {"buildings": rep}
+
+
 def _demo_building_demand(boundary: gpd.GeoDataFrame, residents: dict):
     """The demo's demand: buildings with residents estimated from floor area (估算)."""
     from .residents import ResidentsOptions, building_demand_for, compounds_for
@@ -553,7 +568,27 @@ def config_inputs(
     if known:
         require_population_overlap(demand, pcfg["file"])
 
+    residents = cfg.get("residents")
+    if residents and residents.get("buildings"):
+        try:
+            demand, bnotes, breps = _config_building_demand(
+                boundary, residents, population, share60, cache_folder
+            )
+            known = True
+            notes += bnotes
+            reports.update(breps)
+        except offline as exc:
+            basis = "人口图层" if known else "路网节点"
+            notes.append(
+                f"离线：无法下载 OSM 建筑或居民区（{type(exc).__name__}），需求仍按{basis}计，"
+                "未做居民区、2SFCA 与达标率分析"
+            )
+            residents = None
+
     options = {
+        "residents": (
+            {k: v for k, v in residents.items() if k not in _DEMAND_KEYS} if residents else None
+        ),
         "profile": profile,
         "minutes": minutes,
         "categories": list(cfg["categories"]),

@@ -385,3 +385,42 @@ def write_residents(res: ResidentsResult, out: str | Path) -> dict[str, Path]:
             gdf.to_file(gpkg, layer=name, driver="GPKG")
             paths["gpkg"] = gpkg
     return paths
+
+
+def residents_demand_for_run(
+    net: WalkNetwork,
+    boundaries: gpd.GeoDataFrame | None,
+    opts: ResidentsOptions,
+    *,
+    population=None,
+    share60: float | None = None,
+) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, list[str]]:
+    """The building demand and 居民区 of a command-line run (``None`` where not asked for).
+
+    Without boundaries the study area is the network's extent.
+    """
+    if boundaries is None:
+        hull = shapely.convex_hull(shapely.multipoints(net.lonlat))
+        boundaries = gpd.GeoDataFrame({"name": ["研究范围"]}, geometry=[hull], crs=WGS84)
+    area = boundaries
+    compounds = None
+    if opts.compounds is not None:
+        compounds, _ = compounds_for(opts.compounds, area, opts)
+    if opts.buildings is None:
+        return None, compounds, []
+    _, demand, notes, _ = building_demand_for(
+        area, opts, population=population, share60=share60, compounds=compounds
+    )
+    return demand, compounds, notes
+
+
+def write_residents_workbook(res: ResidentsResult, out: str | Path) -> Path | None:
+    """``residents.xlsx``: the 居民区, 可达性2SFCA and 达标率 sheets (``lifecircle coverage``)."""
+    from ..reports.residents import residents_sheets
+
+    sheets = residents_sheets(res)
+    if not sheets:
+        return None
+    path = Path(out) / "residents.xlsx"
+    cells.write_xlsx(path, sheets)
+    return path
