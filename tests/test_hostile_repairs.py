@@ -153,3 +153,37 @@ def test_new_sites_capped_at_those_that_add_demand():
     prob._say_capped(3, len(kept), 3, 5, "pop")
     (warn,) = [x for x in prob.report.warnings if x.field == "new"]
     assert "选出的 3 处新站点中只有 2 处能在 5 分钟内增加覆盖" in warn.reason
+
+
+def test_rerun_removes_its_own_stale_files_and_names_strangers(tmp_path, capsys):
+    import json
+
+    from test_pipeline import GRID_CONFIG, write_grid_inputs
+
+    from lifecircle.scripts.cli import main
+
+    paths = write_grid_inputs(tmp_path)
+    fill = {k: json.dumps(str(v)) for k, v in paths.items()}
+    with_corridors = tmp_path / "a.yaml"
+    with_corridors.write_text(GRID_CONFIG.format(**fill), encoding="utf-8")
+    without = tmp_path / "b.yaml"
+    without.write_text(
+        "\n".join(ln for ln in GRID_CONFIG.format(**fill).splitlines() if "corridors" not in ln),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(with_corridors), "--out", str(out), "--quiet"]) == 0
+    assert (out / "corridors.csv").exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"corridors.csv", "corridors.gpkg", "coverage.csv", "report.html"} <= set(
+        manifest["files"]
+    )
+    (out / "candidates_old.csv").write_text("x")  # not a run's name: left alone, unnamed
+    (tmp_path / "out" / "residents.csv").write_text("x")  # a run's name, in no manifest
+    capsys.readouterr()
+    assert main(["run", "--config", str(without), "--out", str(out), "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    assert not (out / "corridors.csv").exists() and not (out / "corridors.gpkg").exists()
+    assert "已删除上一次运行留在输出目录中的 corridors.csv" in stdout
+    assert "residents.csv 不是本次运行写出的" in stdout and (out / "residents.csv").exists()
+    assert (out / "candidates_old.csv").exists() and "candidates_old" not in stdout

@@ -38,6 +38,7 @@ from .writers import (
     warning_lines,
     write_corridors,
     write_coverage,
+    write_manifest,
     write_notes,
     write_rejections,
     write_sites,
@@ -708,6 +709,8 @@ class Study:
             result["studio"] = studio
         step("report")
         result["report"] = self._write_report(out, result)
+        result["manifest"], stale = write_manifest(out, result.files())
+        notes += stale
         return result
 
     def _write_maps(self, out: Path) -> dict[str, Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -135,6 +137,50 @@ def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> 
     table = table[["input", "file", "row", "field", "value", "reason"]]
     write_csv(table, path)
     return path
+
+
+#: File names a run may write (a leftover one in a reused folder is warned about).
+RUN_OUTPUTS = re.compile(
+    r"^(coverage(_rejected)?\.(csv|gpkg|xlsx)|coverage_chart_\d+\.png|sites\.(csv|gpkg)|"
+    r"candidates\.csv|corridors\.(csv|gpkg)|rejected\.csv|notes\.csv|residents?\.\w+|"
+    r"map(_offline)?\.html|map\.png|studio\.html|report\.(md|html))$"
+)
+MANIFEST = "manifest.json"
+
+
+def write_manifest(out_dir: str | Path, files) -> tuple[Path, list[str]]:
+    """Write ``manifest.json`` (the files of this run) and clear what an earlier run left.
+
+    Files listed in the folder's previous manifest but not written by this run are removed
+    (the run owns them); files that look like a run's outputs but are in no manifest are
+    kept and named. Returns the manifest and one Chinese line per removed or leftover file.
+    """
+    out = Path(out_dir)
+    path = out / MANIFEST
+    names = sorted({Path(f).name for f in files if Path(f).parent.resolve() == out.resolve()})
+    before: list[str] = []
+    if path.is_file():
+        try:
+            before = list(json.loads(path.read_text(encoding="utf-8")).get("files", []))
+        except (ValueError, AttributeError, OSError):
+            before = []
+    lines = []
+    for name in sorted(set(before) - set(names)):
+        stale = out / Path(name).name
+        if stale.is_file():
+            stale.unlink()
+            lines.append(f"已删除上一次运行留在输出目录中的 {name} (本次运行没有写出它)")
+    for p in sorted(out.iterdir()):
+        if (
+            p.is_file()
+            and p.name not in names
+            and p.name not in before
+            and RUN_OUTPUTS.match(p.name)
+        ):
+            lines.append(f"输出目录中的 {p.name} 不是本次运行写出的 (旧文件?), 已保留: 请勿混用")
+    payload = {"tool": "lifecircle", "files": names}
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path, lines
 
 
 def write_notes(reports: Mapping[str, LoadReport], out_dir: str | Path) -> Path | None:
