@@ -37,7 +37,7 @@ import shapely
 
 from ..settings import WGS84
 from .crs import metric_crs_for
-from .osm_online import buffer_polygon, cache_overrides, osmnx_settings, polygon_wgs84
+from .features import osm_features, read_vector
 from .report import LoadReport
 
 __all__ = [
@@ -298,14 +298,7 @@ def load_buildings(
     (GeoDataFrame, LoadReport)
         See :func:`floor_area`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    frame = gpd.read_file(path, layer=layer)
-    if frame.crs is None:
-        if crs is None:
-            raise ValueError(f"{path}: the file has no CRS; give crs=")
-        frame = frame.set_crs(crs)
+    frame = read_vector(path, layer, crs)
     return buildings_from_features(frame, rule, str(path), levels_col, height_col, use_col)
 
 
@@ -328,15 +321,7 @@ def buildings_from_osm(
     cache_folder, use_cache
         osmnx cache (answers repeated requests without the network).
     """
-    import osmnx as ox
-    from osmnx._errors import InsufficientResponseError
-
-    polygon = buffer_polygon(polygon_wgs84(area), buffer_m)
-    with osmnx_settings(**cache_overrides(cache_folder, use_cache)):
-        try:
-            feats = ox.features_from_polygon(polygon, {"building": True})
-        except InsufficientResponseError:
-            feats = gpd.GeoDataFrame({"building": []}, geometry=[], crs=WGS84)
+    feats = osm_features(area, {"building": True}, buffer_m, cache_folder, use_cache)
     return buildings_from_features(feats, rule, "OpenStreetMap building=* (Overpass)")
 
 

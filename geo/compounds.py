@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from ..settings import WGS84
-from .osm_online import buffer_polygon, cache_overrides, osmnx_settings, polygon_wgs84
+from .features import osm_features, read_vector
 from .report import LoadReport
 
 __all__ = ["COMPOUND_COLUMNS", "compounds_from_features", "compounds_from_osm", "load_compounds"]
@@ -114,14 +114,7 @@ def load_compounds(
     path: str | Path, name_col: str | None = None, layer: str | None = None, crs=None
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load 居民区 polygons from GeoJSON, GPKG or Shapefile (unnamed rows are rejected)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    frame = gpd.read_file(path, layer=layer)
-    if frame.crs is None:
-        if crs is None:
-            raise ValueError(f"{path}: the file has no CRS; give crs=")
-        frame = frame.set_crs(crs)
+    frame = read_vector(path, layer, crs)
     return compounds_from_features(frame, str(path), name_col=name_col)
 
 
@@ -133,15 +126,7 @@ def compounds_from_osm(
     use_cache: bool = True,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Download ``landuse=residential`` polygons in an area (plus a buffer) through osmnx."""
-    import osmnx as ox
-    from osmnx._errors import InsufficientResponseError
-
-    polygon = buffer_polygon(polygon_wgs84(area), buffer_m)
-    with osmnx_settings(**cache_overrides(cache_folder, use_cache)):
-        try:
-            feats = ox.features_from_polygon(polygon, {"landuse": "residential"})
-        except InsufficientResponseError:
-            feats = gpd.GeoDataFrame({"name": []}, geometry=[], crs=WGS84)
+    feats = osm_features(area, {"landuse": "residential"}, buffer_m, cache_folder, use_cache)
     return compounds_from_features(
         feats, "OpenStreetMap landuse=residential (Overpass)", keep_unnamed=keep_unnamed
     )

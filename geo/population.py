@@ -37,6 +37,7 @@ from pyproj import CRS
 
 from ..settings import WGS84, data_dir
 from .crs import metric_crs_for
+from .features import read_vector
 from .report import LoadReport
 
 __all__ = [
@@ -139,12 +140,7 @@ def _read_table(path: Path, layer, crs) -> gpd.GeoDataFrame:
             f"{path}: no cell bounds (lon_min, lat_min, lon_max, lat_max) or point columns "
             f"(lon, lat) found; columns: {list(df.columns)}"
         )
-    gdf = gpd.read_file(path, layer=layer)
-    if gdf.crs is None:
-        if crs is None:
-            raise ValueError(f"{path}: the file has no CRS; give crs=")
-        gdf = gdf.set_crs(crs)
-    return gdf
+    return read_vector(path, layer, crs)
 
 
 def load_population(

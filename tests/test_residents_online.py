@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
-import geopandas as gpd
 import numpy as np
 import pytest
-import shapely.geometry
-from fakeosm import NOMINATIM_FIXTURE, install
+from test_online import boundary, fake_osm  # noqa: F401 (shared fixtures)
 
 from lifecircle.geo.buildings import buildings_from_osm
 from lifecircle.geo.compounds import compounds_from_osm
 
 
-@pytest.fixture
-def fake_osm(monkeypatch, tmp_path):
-    server = install(monkeypatch, tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def boundary(fake_osm):
-    place = json.loads(NOMINATIM_FIXTURE.read_text(encoding="utf-8"))[0]
-    return gpd.GeoDataFrame(
-        {"name": [place["name"]]}, geometry=[shapely.geometry.shape(place["geojson"])], crs=4326
-    )
-
-
-def test_buildings_from_osm_floor_area_and_cache(fake_osm, boundary):
+def test_buildings_from_osm_floor_area_and_cache(fake_osm, boundary):  # noqa: F811
     blds, rep = buildings_from_osm(boundary, buffer_m=100)
     assert rep.n_loaded == 3 and rep.balanced
     by_name = blds.set_index(blds["name"].fillna("—"))
@@ -45,7 +26,7 @@ def test_buildings_from_osm_floor_area_and_cache(fake_osm, boundary):
     assert fake_osm.count("interpreter") == n
 
 
-def test_compounds_from_osm_named_only(fake_osm, boundary):
+def test_compounds_from_osm_named_only(fake_osm, boundary):  # noqa: F811
     comp, rep = compounds_from_osm(boundary)
     assert list(comp["name"]) == ["兰田新村"] and rep.n_rejected == 1
     assert "no name" in rep.rejections[0].reason
