@@ -291,19 +291,18 @@ class WalkNetwork:
         u_idx = index.get_indexer(u)
         v_idx = index.get_indexer(v)
 
-        def project(line):
-            return shapely.transform(
-                line, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+        # straight edges in one call; curved ones projected all at once (same coordinates)
+        given = np.array([r[3].get("geometry") for r in rows], dtype=object)
+        curved = ~shapely.is_missing(given)
+        geoms = np.empty(len(rows), dtype=object)
+        straight = np.flatnonzero(~curved)
+        geoms[straight] = shapely.linestrings(
+            np.stack([xy[u_idx[straight]], xy[v_idx[straight]]], axis=1)
+        )
+        if curved.any():
+            geoms[curved] = shapely.transform(
+                given[curved], lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
             )
-
-        geoms = []
-        for (_, _, _, d), a, b in zip(rows, u_idx, v_idx, strict=True):
-            g = d.get("geometry")
-            if g is None:
-                geoms.append(shapely.LineString([xy[a], xy[b]]))
-            else:
-                geoms.append(project(g))
-        geoms = np.array(geoms, dtype=object)
         # Lengths come from the metric geometry: within 0.04 % of the geodesic in a UTM zone,
         # closer than osmnx's spherical haversine (about +0.3 % north-south at Shanghai's
         # latitude), and consistent with snapping and with cutting edges at a remaining distance.
@@ -327,10 +326,11 @@ class WalkNetwork:
         edges = gpd.GeoDataFrame(table, geometry=geoms, crs=metric)
 
         # write lengths and travel times back onto the graph
-        for (_, _, _, d), ln in zip(rows, length, strict=True):
-            d["length"] = float(ln)
-            for p in profiles.values():
-                d[p.time_attr] = float(ln) / p.speed_mps
+        times = [(p.time_attr, (length / p.speed_mps).tolist()) for p in profiles.values()]
+        for i, ((_, _, _, d), ln) in enumerate(zip(rows, length.tolist(), strict=True)):
+            d["length"] = ln
+            for name, t in times:
+                d[name] = t[i]
         G.graph["metric_crs"] = metric.to_string()
         return cls(G, metric, ids, xy, lonlat, edges, profiles, report, source)
 
