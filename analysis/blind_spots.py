@@ -21,7 +21,8 @@ spot, so the blind spots' population adds up to ``population_uncovered`` in ever
 Cost
 ----
 Nothing small is intersected with one unbounded polygon. Voronoi cells are an exact coverage, so
-the chosen cells are merged by :func:`shapely.coverage_union_all` (linear); the clipping to the
+the chosen cells are merged by :func:`shapely.coverage_union_all` (linear; when most cells are
+chosen, the few others are merged and cut from the union of all cells, built once); the clipping to the
 discs (only cells reaching beyond their disc: few in a built-up area) and to the boundary, and the
 service area, are then applied to that union by single overlays (O(V log V)); points are found in
 their polygon by prepared point-in-polygon tests and the rest by a k-d tree: O(n log n) overall.
@@ -91,12 +92,15 @@ class DemandCells:
     beyond_disc : ndarray of geometry
         ``cell - disc(radius)`` for cells reaching farther than ``radius`` from their point
         (``None`` for the others, the usual case in a built-up area).
+    whole : Polygon or None
+        The union of all cells (cached by :func:`uncovered_region`).
     """
 
     boundary: object
     cells: np.ndarray
     of_point: np.ndarray
     beyond_disc: np.ndarray
+    whole: object = None  # the union of all cells, built when first needed
 
 
 def demand_cells(xy: np.ndarray, boundary, radius: float) -> DemandCells:
@@ -160,9 +164,24 @@ def _owners(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return owner
 
 
+def _cells_union(dc: DemandCells, cell_idx: np.ndarray):
+    """Union of some cells: of the chosen ones or, when they are most of the cells, the union of
+    all cells (built once per boundary) minus the union of the others. The cells are an exact
+    coverage, so both are the same set; the smaller union is the one built."""
+    if 2 * len(cell_idx) <= len(dc.cells):
+        return shapely.coverage_union_all(dc.cells[cell_idx])
+    if dc.whole is None:
+        dc.whole = shapely.coverage_union_all(dc.cells)
+    rest = np.ones(len(dc.cells), dtype=bool)
+    rest[cell_idx] = False
+    if not rest.any():
+        return dc.whole
+    return shapely.difference(dc.whole, shapely.coverage_union_all(dc.cells[rest]))
+
+
 def uncovered_region(dc: DemandCells, cell_idx: np.ndarray):
     """Union of the chosen cells, clipped to their discs and to the boundary."""
-    region = shapely.coverage_union_all(dc.cells[cell_idx])
+    region = _cells_union(dc, cell_idx)
     region = shapely.intersection(region, dc.boundary)
     beyond = dc.beyond_disc[cell_idx]
     beyond = beyond[~shapely.is_missing(beyond)]
