@@ -88,13 +88,17 @@ from pydantic import (
 from ..settings import PACKAGE_DATA, PROFILES
 
 __all__ = [
+    "DISTRICT_KEYS",
     "KNOWN_CATEGORIES",
     "SCHEMAS",
     "SITING_MODELS",
+    "DistrictConfig",
     "FileFacilities",
     "OsmFacilities",
     "RunConfig",
     "RunConfigError",
+    "is_district_config",
+    "load_district_config",
     "load_run_config",
     "run_config_schema",
     "street_config_file",
@@ -324,19 +328,9 @@ class TargetSpec(_Spec):
     source: Text = None
 
 
-class RunConfig(_Spec):
-    """A street's run config (``data/streets/<街道>.yaml``) for ``lifecircle run``."""
+class RunSettings(_Spec):
+    """What a street run and a district run share: network, thresholds, facilities, population."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        title="lifecircle run config",
-    )
-
-    street: Annotated[str, BeforeValidator(_text)] = Field(description="the sub-district (街道)")
-    district: Text = None
-    code: Text = Field(None, description="statistical code")
-    osm_relation: Count | None = Field(None, description="OSM boundary relation id")
-    boundary: BoundarySpec = Field(default_factory=BoundarySpec)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     buffer_m: NonNegative | None = Field(None, description="null = reach of the largest threshold")
     profiles: Annotated[list[Profile], BeforeValidator(_as_list), Field(min_length=1)] = ["elderly"]
@@ -357,8 +351,6 @@ class RunConfig(_Spec):
         Field(default_factory=lambda: [OsmFacilities(source="osm")])
     )
     population: PopulationSpec = Field(default_factory=PopulationSpec)
-    corridors: Text = Field(None, description="corridor YAML (analysis/corridors.py)")
-    siting: SitingSpec = Field(default_factory=SitingSpec)
     targets: list[TargetSpec] = Field(default_factory=list)
     buildings: Text = Field(
         None,
@@ -376,9 +368,7 @@ class RunConfig(_Spec):
     plan: Text = Field(None, description="the plan's wording, for the report")
     notes: Text = None
 
-    @field_validator(
-        "boundary", "network", "population", "siting", "metres", "targets", mode="before"
-    )
+    @field_validator("network", "population", "metres", "targets", mode="before")
     @classmethod
     def _null_is_default(cls, value, info):
         if value is None:
@@ -386,13 +376,77 @@ class RunConfig(_Spec):
         return value
 
 
+class RunConfig(RunSettings):
+    """A street's run config (``data/streets/<街道>.yaml``) for ``lifecircle run``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="lifecircle run config",
+    )
+
+    street: Annotated[str, BeforeValidator(_text)] = Field(description="the sub-district (街道)")
+    district: Text = None
+    code: Text = Field(None, description="statistical code")
+    osm_relation: Count | None = Field(None, description="OSM boundary relation id")
+    boundary: BoundarySpec = Field(default_factory=BoundarySpec)
+    corridors: Text = Field(None, description="corridor YAML (analysis/corridors.py)")
+    siting: SitingSpec = Field(default_factory=SitingSpec)
+
+    @field_validator("boundary", "siting", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value):
+        return {} if value is None else value
+
+
 # ---------------------------------------------------------------------------- district config
-# A district run (helper "scale", issue 11) adds ``class DistrictConfig(_Spec)`` here: the
-# district's name and the streets it runs (each a street config file or an inline RunConfig),
-# registered in SCHEMAS as "district-config" so that ``lifecircle schema district-config`` works.
+class StreetSpec(_Spec):
+    """One street of a district: its OSM boundary relation (online) or its feature's name."""
+
+    name: Annotated[str, BeforeValidator(_text)] = Field(description="the street (街道/镇)")
+    osm_relation: Count | None = Field(None, description="OSM boundary relation id")
+    code: Text = Field(None, description="statistical code")
+
+
+class StreetBoundaries(_Spec):
+    """A boundaries file with one feature per street (offline)."""
+
+    file: str = Field(description="GeoJSON/GPKG/SHP with many features; relative path ok")
+    name_col: Text = Field(None, description="column of the street names (default: guessed)")
+
+
+class DistrictBoundary(_Spec):
+    """The district's polygon: every feature of ``street_boundaries`` mostly inside it is a street."""
+
+    file: str = Field(description="GeoJSON/GPKG/SHP; relative path ok")
+    name_col: Text = None
+    name: Text = Field(None, description="the feature to use (default: district)")
+
+
+class DistrictConfig(RunSettings):
+    """A district's run config (``data/districts/<区>.yaml``): all its streets in one run."""
+
+    model_config = ConfigDict(extra="forbid", title="lifecircle district config")
+
+    district: Annotated[str, BeforeValidator(_text)] = Field(description="the district (区)")
+    code: Text = Field(None, description="statistical code")
+    streets: list[StreetSpec] = Field(
+        default_factory=list,
+        description="the streets; without street_boundaries each needs its osm_relation",
+    )
+    street_boundaries: StreetBoundaries | None = Field(
+        None, description="offline: the streets' polygons (features named as in streets)"
+    )
+    district_boundary: DistrictBoundary | None = Field(
+        None, description="streets = features of street_boundaries with ≥ half their area inside"
+    )
+    siting: SitingSpec | None = Field(None, description="null = no siting step")
+
+
+#: Keys that make a YAML file a district config rather than a street config.
+DISTRICT_KEYS = ("streets", "street_boundaries", "district_boundary")
 
 #: JSON Schemas ``lifecircle schema NAME`` prints.
-SCHEMAS: dict[str, type[BaseModel]] = {"run-config": RunConfig}
+SCHEMAS: dict[str, type[BaseModel]] = {"run-config": RunConfig, "district-config": DistrictConfig}
 
 
 def run_config_schema(name: str = "run-config") -> dict:
@@ -519,7 +573,7 @@ class _Paths:
 
 
 # -------------------------------------------------------------------------------- loading
-def _read(file: Path) -> RunConfig:
+def _raw(file: Path) -> dict:
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -530,15 +584,28 @@ def _read(file: Path) -> RunConfig:
         raise RunConfigError(file, "(file)", "文件是空的 (the file is empty)")
     if not isinstance(raw, dict):
         raise RunConfigError(file, "(file)", "必须是映射 (key: value)")
+    return raw
+
+
+def _read(file: Path, model: type[BaseModel] = RunConfig):
+    raw = _raw(file)
     try:
-        return RunConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise _validation_error(file, exc) from None
 
 
-def _check(cfg: RunConfig, ck: _Paths) -> None:
+def is_district_config(path: str | Path) -> bool:
+    """True when the YAML file is a district config (it has ``streets`` or street boundaries)."""
+    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        return False
+    return any(k in _raw(file) for k in DISTRICT_KEYS)
+
+
+def _check(cfg: RunSettings, ck: _Paths) -> None:
     """What one field alone cannot say: combinations of fields."""
-    if cfg.boundary.file is None and cfg.osm_relation is None:
+    if isinstance(cfg, RunConfig) and cfg.boundary.file is None and cfg.osm_relation is None:
         ck.fail("osm_relation", "缺少街道边界: 给出 OSM 边界 relation 或 boundary.file")
     if cfg.network.source == "file" and not cfg.network.file:
         ck.fail("network.file", "network.source 是 file: 请写出 .osm/.pbf/.graphml 文件")
@@ -559,7 +626,7 @@ def _check(cfg: RunConfig, ck: _Paths) -> None:
                     ck.fail(f"facilities[{i}].categories[{j}]", f"{c!r} {outside}")
         elif f.category is not None and f.category not in cats:
             ck.fail(f"facilities[{i}].category", f"{f.category!r} {outside}")
-    if cfg.siting.category not in cats:
+    if cfg.siting is not None and cfg.siting.category not in cats:
         ck.fail("siting.category", f"{cfg.siting.category!r} {outside}")
 
 
@@ -656,22 +723,38 @@ def load_run_config(path: str | Path) -> dict:
     cfg = _read(file)
     ck = _Paths(file)
     _check(cfg, ck)
-    siting = cfg.siting.model_dump()
-    siting["profile"] = siting["profile"] or cfg.profiles[0]
-    siting["minutes"] = _whole_numbers([siting["minutes"]])[0]
     out = {
         "config_file": str(file),
         "street": cfg.street,
         "district": cfg.district,
         "code": cfg.code,
-        "plan": cfg.plan,
-        "notes_text": cfg.notes,
         "osm_relation": cfg.osm_relation,
         "boundary": {
             "file": ck.required("boundary.file", cfg.boundary.file),
             "name_col": cfg.boundary.name_col,
             "name": cfg.boundary.name or cfg.street,
         },
+        **_settings(cfg, ck),
+        "corridors": ck.required("corridors", cfg.corridors),
+    }
+    out["notes"] = ck.notes
+    return out
+
+
+def _siting(cfg: RunSettings) -> dict | None:
+    if getattr(cfg, "siting", None) is None:
+        return None
+    siting = cfg.siting.model_dump()
+    siting["profile"] = siting["profile"] or cfg.profiles[0]
+    siting["minutes"] = _whole_numbers([siting["minutes"]])[0]
+    return siting
+
+
+def _settings(cfg: RunSettings, ck: _Paths) -> dict:
+    """The shared run settings as the dict :func:`load_run_config` returns."""
+    return {
+        "plan": cfg.plan,
+        "notes_text": cfg.notes,
         "network": {
             "source": cfg.network.source,
             "file": ck.required("network.file", cfg.network.file),
@@ -684,10 +767,68 @@ def load_run_config(path: str | Path) -> dict:
         "categories": list(dict.fromkeys(cfg.categories)),
         "facilities": _facilities(cfg, ck),
         "population": _population(cfg, ck),
-        "corridors": ck.required("corridors", cfg.corridors),
-        "siting": siting,
+        "siting": _siting(cfg),
         "targets": [t.model_dump() for t in cfg.targets],
         "residents": _residents(cfg, ck),
+    }
+
+
+def load_district_config(path: str | Path) -> dict:
+    """Read, complete and validate a district config (:class:`DistrictConfig`).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`load_run_config` (``street`` is the district's name, ``boundary``
+        and ``osm_relation`` empty, ``corridors`` ``None``, ``siting`` ``None`` unless given)
+        plus ``streets`` (list of ``{name, osm_relation, code}``), ``street_boundaries``
+        (``{file, name_col}`` or ``None``) and ``district_boundary`` (``{file, name_col, name}``
+        or ``None``), paths absolute.
+
+    Raises
+    ------
+    RunConfigError
+        A field that cannot be used; a district without streets or street boundaries, a street
+        with neither an OSM relation nor a boundaries file.
+    """
+    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: district config not found")
+    cfg = _read(file, DistrictConfig)
+    ck = _Paths(file)
+    _check(cfg, ck)
+    sb, db = cfg.street_boundaries, cfg.district_boundary
+    if sb is None:
+        if not cfg.streets:
+            ck.fail("streets", "缺少街道: 列出 streets（OSM relation）或给出 street_boundaries 文件")
+        for i, st in enumerate(cfg.streets):
+            if st.osm_relation is None:
+                ck.fail(f"streets[{i}].osm_relation", f"{st.name}: 没有 street_boundaries 时必填")
+    if db is not None and sb is None:
+        ck.fail("district_boundary", "district_boundary 需要 street_boundaries（从中选出街道）")
+    names = [st.name for st in cfg.streets]
+    if len(set(names)) != len(names):
+        ck.fail("streets", f"街道名称重复: {names}")
+    out = {
+        "config_file": str(file),
+        "street": cfg.district,
+        "district": cfg.district,
+        "code": cfg.code,
+        "osm_relation": None,
+        "boundary": {"file": None, "name_col": None, "name": None},
+        **_settings(cfg, ck),
+        "corridors": None,
+        "streets": [st.model_dump() for st in cfg.streets],
+        "street_boundaries": None
+        if sb is None
+        else {"file": ck.required("street_boundaries.file", sb.file), "name_col": sb.name_col},
+        "district_boundary": None
+        if db is None
+        else {
+            "file": ck.required("district_boundary.file", db.file),
+            "name_col": db.name_col,
+            "name": db.name or cfg.district,
+        },
     }
     out["notes"] = ck.notes
     return out

@@ -33,7 +33,8 @@ def register(subparsers) -> None:
         "--config",
         required=True,
         metavar="FILE",
-        help="街道配置 YAML (如 data/streets/石泉路街道.yaml), 或内置街道名 (如 石泉路街道)",
+        help="街道配置 YAML (如 data/streets/石泉路街道.yaml) 或区配置 (data/districts/普陀区.yaml, "
+        "全部街道一次分析), 或内置名称 (如 石泉路街道、普陀区)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录")
     p.add_argument(
@@ -69,7 +70,11 @@ def resolve_config(text: str) -> Path:
     path = Path(text).expanduser()
     if path.is_file():
         return path
-    candidates = [street_config_file(text), PACKAGE_DATA.parent / text]
+    candidates = [
+        street_config_file(text),
+        PACKAGE_DATA / "districts" / f"{text}.yaml",
+        PACKAGE_DATA.parent / text,
+    ]
     if not text.endswith((".yaml", ".yml")):
         candidates.append(street_config_file(text + "街道"))
     for cand in candidates:
@@ -81,11 +86,13 @@ def resolve_config(text: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Load the config and its inputs, run the pipeline, print the summary and the files."""
-    from ..analysis.runconfig import RunConfigError, load_run_config
+    from ..analysis.runconfig import RunConfigError, is_district_config, load_run_config
     from ..workflow import config_inputs
 
     t0 = time.perf_counter()
     path = resolve_config(args.config)
+    if is_district_config(path):
+        return _run_district(path, args, t0)
     try:
         cfg = load_run_config(path)
     except (RunConfigError, FileNotFoundError) as exc:
@@ -101,4 +108,25 @@ def run(args: argparse.Namespace) -> int:
     print(f"{cfg['street']}: 配置 {path}")
     print("读取数据 (边界、路网、设施、人口) …", flush=True)
     inputs = config_inputs(cfg, args.network, cache_folder=args.cache_folder)
+    return run_pipeline_and_print(inputs, out, args, t0)
+
+
+def _run_district(path: Path, args: argparse.Namespace, t0: float) -> int:
+    """A district config: every street on one network (:mod:`lifecircle.workflow.district`)."""
+    from ..analysis.runconfig import RunConfigError, load_district_config
+    from ..workflow.district import district_inputs
+
+    if args.boundaries or args.boundary_name:
+        raise InputError(
+            "区配置的街道边界写在配置中 (streets / street_boundaries): "
+            "--boundaries/--boundary-name 只用于街道配置"
+        )
+    try:
+        cfg = load_district_config(path)
+    except (RunConfigError, FileNotFoundError) as exc:
+        raise InputError(str(exc)) from None
+    out = output_dir(args.out)
+    print(f"{cfg['district']}: 区配置 {path}")
+    print("读取数据 (各街道边界、一个路网、设施、人口) …", flush=True)
+    inputs = district_inputs(cfg, args.network, cache_folder=args.cache_folder)
     return run_pipeline_and_print(inputs, out, args, t0)

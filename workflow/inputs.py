@@ -58,6 +58,9 @@ class PipelineInputs:
         Remarks (Chinese) for the summary and the report.
     options : dict
         Keyword arguments for :func:`run_pipeline` (profile, minutes, categories, siting, ...).
+    district : str, optional
+        A district run's district (its boundaries are the streets; see
+        :mod:`lifecircle.workflow.district`).
     """
 
     net: WalkNetwork
@@ -68,6 +71,7 @@ class PipelineInputs:
     reports: dict[str, LoadReport] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    district: str | None = None
 
 
 def network_extent_boundary(
@@ -385,6 +389,7 @@ def config_inputs(
     *,
     cache_folder: str | Path | None = None,
     net: WalkNetwork | None = None,
+    boundary: gpd.GeoDataFrame | None = None,
 ) -> PipelineInputs:
     """Inputs of a street's run config (:func:`lifecircle.analysis.runconfig.load_run_config`).
 
@@ -411,6 +416,9 @@ def config_inputs(
     net : WalkNetwork, optional
         The network already loaded from ``network_path`` or ``network.file`` (a batch loads a
         shared file once); not read again.
+    boundary : GeoDataFrame, optional
+        The boundaries already loaded (a district's streets, ``name`` column); the config's
+        ``boundary`` and ``osm_relation`` are then not read.
 
     Raises
     ------
@@ -431,7 +439,7 @@ def config_inputs(
     reports: dict[str, LoadReport] = {}
     profile = cfg["profiles"][0]
     minutes = list(cfg["minutes"])
-    siting = dict(cfg["siting"])
+    siting = dict(cfg["siting"] or {})
     site_minutes = [siting["minutes"]] if siting.get("minutes") else []
     buffer_m = cfg.get("buffer_m")
     if buffer_m is None:
@@ -441,9 +449,10 @@ def config_inputs(
         raise InputError(f"--network {network_path}: 文件不存在")
 
     # boundary
-    boundary = None
     bcfg = cfg["boundary"]
-    if bcfg["file"]:
+    if boundary is not None:
+        boundary = boundary.to_crs(WGS84).reset_index(drop=True)
+    elif bcfg["file"]:
         try:
             gdf, brep = load_boundaries(bcfg["file"], name_col=bcfg["name_col"])
         except (OSError, ValueError) as exc:
@@ -594,7 +603,9 @@ def config_inputs(
         "categories": list(cfg["categories"]),
         "profiles": list(cfg["profiles"][1:]),
         "metres": list(cfg.get("metres") or []),
-        "siting": {
+        "siting": None
+        if cfg["siting"] is None
+        else {
             "category": siting["category"],
             "minutes": siting["minutes"],
             "new": siting["new_sites"],

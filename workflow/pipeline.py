@@ -178,7 +178,13 @@ def run_inputs(
     """:func:`run_pipeline` on prepared :class:`~lifecircle.workflow.inputs.PipelineInputs`.
 
     ``overrides`` replace entries of ``inputs.options`` (``basemap=None``, ``allow_partial=True``).
+    A district's inputs (:func:`lifecircle.workflow.district.district_inputs`) run as
+    :func:`lifecircle.workflow.district.run_district`.
     """
+    if getattr(inputs, "district", None):
+        from .district import run_district
+
+        return run_district(inputs, out_dir, progress=progress, on_step=on_step, **overrides)
     options = {**inputs.options, **overrides}
     return run_pipeline(
         inputs.net,

@@ -103,6 +103,9 @@ def summary_lines(result: PipelineResult) -> list[str]:
         if "profile" in t.columns and t["profile"].nunique() > 1:
             t = t[t["profile"] == info.get("profile", t["profile"].iloc[0])]
         what = "人口覆盖率" if known else "路网节点覆盖率"
+        if "level" in t.columns:  # a district run: its total (streets in coverage.csv, 街道排名)
+            t = t[t["level"] == "district"]
+            what += "（全区合计，各街道见 coverage.csv 与 coverage.xlsx 街道排名）"
         lines.append(f"步行可达{what}（{info.get('profile_label', '')}）：")
         for cat in dict.fromkeys(t["category"].astype(str)):
             sub = t[t["category"].astype(str) == cat].sort_values("minutes")
