@@ -500,6 +500,8 @@ def print_inputs(inputs) -> None:
             print(f"  {name}: 共 {rep.n_input} 行, 载入 {rep.n_loaded}, 拒绝 {rep.n_rejected}")
     dem = inputs.demand
     what = "人口" if inputs.population_known else "路网节点 (每个权重 1)"
+    if "bid" in dem.columns:
+        what = "人口, 按住宅建筑面积估算; 每栋住宅一个需求点"
     print(f"需求点: {len(dem)} 个, 合计 {dem['pop'].sum():,.0f} ({what})")
 
 

@@ -379,7 +379,8 @@ def write_residents(res: ResidentsResult, out: str | Path) -> dict[str, Path]:
         paths["attainment"] = out / "attainment.csv"
         cells.write_csv(res.attainment, paths["attainment"])
     gpkg = out / "residents.gpkg"
-    layers = {"buildings": res.demand, "compounds": res.compound_layer}
+    homes = res.demand is not None and "bid" in res.demand.columns
+    layers = {"buildings" if homes else "demand": res.demand, "compounds": res.compound_layer}
     for name, gdf in layers.items():
         if gdf is not None and len(gdf):
             gdf.to_file(gpkg, layer=name, driver="GPKG")
