@@ -396,6 +396,9 @@ def render_html(blocks: list, title: str) -> str:
             )
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        # no script at all may run in the report, nothing may be fetched (images are data:)
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data:; style-src 'unsafe-inline'\">"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
         + "\n".join(parts)
         + "\n</body></html>\n"

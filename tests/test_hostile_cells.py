@@ -104,3 +104,14 @@ def test_run_with_hostile_names_writes_no_formula(tmp_path, capsys):
     wb = openpyxl.load_workbook(out / "coverage.xlsx")
     values = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row]
     assert values.count(HOSTILE[0]) >= 2  # boundary name kept exactly, on several sheets
+
+
+def test_report_html_escapes_names_and_forbids_scripts():
+    from lifecircle.reports.text import render_html
+
+    page = render_html(
+        [("h1", "<img src=x onerror=alert(1)>"), ("p", "=1+1")], "<script>t</script>"
+    )
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<script>" not in page
+    assert "Content-Security-Policy" in page and "script-src" not in page  # default-src 'none'
