@@ -87,7 +87,9 @@ def tidy_numbers(df: pd.DataFrame, basis: str | None = None) -> pd.DataFrame:
                 continue
         digits = _digits(col)
         if digits is None:
-            is_people = col.startswith(("population", "pop", "gain_pop", "blind_spot_pop"))
+            is_people = col.startswith(
+                ("population", "pop", "gain_pop", "blind_spot_pop", "objective", "bound")
+            )
             digits = 1 if is_people else 6
         out[col] = s.round(digits)
     return out

@@ -297,6 +297,16 @@ def _yaml_labels() -> dict[str, str]:
         return {}
 
 
+def _siting_minutes(*site_tables) -> float | None:
+    """The threshold the siting used (the sites' ``minutes`` column), if one."""
+    for t in site_tables:
+        if t is not None and len(t) and "minutes" in t.columns:
+            m = pd.to_numeric(t["minutes"], errors="coerce").dropna().unique()
+            if len(m) == 1:
+                return float(m[0])
+    return None
+
+
 def _pane(m: folium.Map, name: str, z: int) -> str:
     folium.map.CustomPane(name, z_index=z, pointer_events=True).add_to(m)
     return name
@@ -469,6 +479,7 @@ def build_map(
             pane["newcov"],
             demand_basis=words.basis,
             category_labels={c: sty.label for c, sty in styles.items()},
+            show_minutes=_siting_minutes(sites, proposed_sites),
         )
     if corridors is not None and len(corridors):
         overlays.append(

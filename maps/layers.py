@@ -668,11 +668,13 @@ def new_coverage_layer(
     pane: str | None = None,
     demand_basis: str | None = None,
     category_labels: dict[str, str] | None = None,
+    show_minutes: float | None = None,
 ) -> list[folium.GeoJson]:
     """Areas the new sites would newly cover (dashed gold), one overlay per threshold.
 
     Takes ``new_coverage`` of :mod:`lifecircle.analysis.siting` (``minutes``, ``area_ha``,
-    ``gain_pop``, ``gain_pop60``, ``gain_pp`` ...); only the largest threshold is on at load.
+    ``gain_pop``, ``gain_pop60``, ``gain_pp`` ...); only one threshold is on at load: the one the
+    siting used (``show_minutes``), else the largest.
     ``demand_basis="nodes"``: gains are worded as network nodes. Categories are shown by their
     Chinese label (``category_labels``, else the built-in one).
     """
@@ -683,6 +685,9 @@ def new_coverage_layer(
     wgs = wgs.assign(minutes=pd.to_numeric(wgs["minutes"], errors="coerce"))
     disp = to_display(wgs, system, tolerance_m, what="new_coverage", report=report)
     values = sorted(disp["minutes"].dropna().unique())
+    shown = values[-1] if values else None
+    if show_minutes is not None and float(show_minutes) in [float(v) for v in values]:
+        shown = float(show_minutes)
     groups = [(m, disp.loc[disp["minutes"] == m]) for m in values]
     if disp["minutes"].isna().any():
         groups.append((None, disp.loc[disp["minutes"].isna()]))
@@ -707,7 +712,7 @@ def new_coverage_layer(
             sub,
             {"_popup": popups, "_tip": tips},
             name=name,
-            show=minutes is None or minutes == values[-1],
+            show=minutes is None or minutes == shown,
             style=st.NEW_COVERAGE_STYLE,
             pane=pane,
         )

@@ -46,7 +46,11 @@ NUMERIC = list(_numeric_options())
 
 
 def _argv(cmd, tmp_path, *extra):
-    out = ["--out", str(tmp_path / ("m.html" if cmd in ("map", "studio") else "out"))] if cmd != "info" else []
+    out = (
+        ["--out", str(tmp_path / ("m.html" if cmd in ("map", "studio") else "out"))]
+        if cmd != "info"
+        else []
+    )
     return [cmd, *MINIMAL[cmd], *out, *extra]
 
 
@@ -126,7 +130,9 @@ def test_output_names_taken_by_folders(cmd, tmp_path, capsys):
 def test_output_that_cannot_be_created(cmd, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    target = blocker / "sub" / ("m.html" if cmd in ("map", "studio") else "out")  # a file on the path
+    target = (
+        blocker / "sub" / ("m.html" if cmd in ("map", "studio") else "out")
+    )  # a file on the path
     argv = [cmd, *MINIMAL[cmd], "--out", str(target)]
     assert main(argv) == 2
     err = capsys.readouterr().err
