@@ -390,9 +390,7 @@ def site_node_distances(
     chunk = int(max(1, min(n_sites, chunk_bytes // (8 * (n + n_sites)))))
     rows, cols, vals = [], [], []
     starts = range(0, n_sites, chunk)
-    for s0 in tqdm(
-        starts, desc="bounded searches", unit="chunk", disable=not progress, leave=False
-    ):
+    for s0 in tqdm(starts, desc="候选点步行搜索", unit="批", disable=not progress, leave=False):
         ids = np.arange(s0, min(n_sites, s0 + chunk))
         D = csgraph.dijkstra(big, directed=True, indices=n + ids, limit=limit)
         sub = D[:, targets]

@@ -91,19 +91,19 @@ __all__ = [
 #: Output columns, in order (plus ``geometry``).
 COLUMNS = ["fid", "name", "type", "category", "address", "src_file", "src_row", "src_x", "src_y"]
 
-#: Rejection reasons: a stable English key followed by the Chinese text planners read.
+#: Rejection reasons: the Chinese text planners read, with the English term to search for.
 REASONS = {
-    "missing": "missing coordinates (缺少坐标)",
-    "non_numeric": "non-numeric coordinates (坐标不是数字)",
-    "range": "coordinates out of range (坐标超出经纬度范围)",
-    "swapped": "swapped lat/lon (经纬度颠倒)",
-    "conversion": "coordinates could not be converted (坐标无法转换)",
-    "outside": "far outside the declared area (远离研究范围)",
-    "unknown_type": "unknown type (未知设施类型)",
-    "duplicate_row": "duplicate: identical row (重复行)",
-    "duplicate_near": "duplicate: same name within {m:g} m (同名且位置重复)",
-    "geometry": "missing geometry (缺少几何)",
-    "malformed": "malformed row (字段数与表头不符)",
+    "missing": "缺少坐标 (missing coordinates)",
+    "non_numeric": "坐标不是数字 (non-numeric coordinates)",
+    "range": "坐标超出经纬度范围 (coordinates out of range)",
+    "swapped": "经纬度颠倒 (swapped lat/lon)",
+    "conversion": "坐标无法转换 (coordinates could not be converted)",
+    "outside": "远离研究范围 (far outside the declared area)",
+    "unknown_type": "未知设施类型 (unknown type)",
+    "duplicate_row": "重复行 (duplicate: identical row)",
+    "duplicate_near": "同名且位置重复 (duplicate: same name within {m:g} m)",
+    "geometry": "缺少几何 (missing geometry)",
+    "malformed": "字段数与表头不符 (malformed row)",
 }
 
 CATEGORIES_YAML = PACKAGE_DATA / "facilities" / "categories.yaml"
@@ -377,7 +377,9 @@ def _read_csv(path: Path, report: LoadReport, skip_rows: int | None = None) -> p
             rec = rec[: len(header)]
         if len(rec) > len(header):
             report.n_input += 1
-            report.reject(i, None, REASONS["malformed"], f"{len(rec)} fields, header {len(header)}")
+            report.reject(
+                i, None, REASONS["malformed"], f"{len(rec)} 个字段, 表头 {len(header)} 个"
+            )
             continue
         rows.append(i)
         data.append(rec + [""] * (len(header) - len(rec)))
@@ -583,7 +585,7 @@ def _assemble(
     # area
     if area is None:
         outside = out_of_china(np.nan_to_num(lon), np.nan_to_num(lat))
-        reject(outside, both, REASONS["outside"] + ": outside China", pair)
+        reject(outside, both, REASONS["outside"] + ": 中国境外 (outside China)", pair)
     elif area is not False and alive.any():
         geom, metric = _area_geometry(area)
         pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WGS84).to_crs(metric).values
@@ -591,7 +593,7 @@ def _assemble(
         dist[alive] = shapely.distance(pts[alive], geom)
         far = dist > area_tolerance_m
         for i in np.flatnonzero(far & alive):
-            reason = f"{REASONS['outside']}: {dist[i]:,.0f} m from the area"
+            reason = f"{REASONS['outside']}: 距研究范围 {dist[i]:,.0f} 米"
             report.reject(int(rows[i]), both, reason, pair[i])
         alive[far] = False
 
@@ -629,7 +631,7 @@ def _assemble(
                 first.setdefault(key, int(rows[i]))
             else:
                 report.reject(
-                    int(rows[i]), None, REASONS["duplicate_row"] + f": same as row {first[key]}"
+                    int(rows[i]), None, REASONS["duplicate_row"] + f": 与第 {first[key]} 行相同"
                 )
                 alive[i] = False
     names = (
@@ -647,7 +649,7 @@ def _assemble(
             report.reject(
                 int(rows[j]),
                 name_col,
-                REASONS["duplicate_near"].format(m=duplicate_m) + f": same as row {rows[i]}",
+                REASONS["duplicate_near"].format(m=duplicate_m) + f": 与第 {rows[i]} 行相同",
                 names[j],
             )
             alive[j] = False

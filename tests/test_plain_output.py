@@ -123,3 +123,17 @@ def test_population_not_overlapping_the_study_area_is_an_error(tmp_path, capsys)
     ).to_file(far, driver="GeoJSON")
     rc = _site(tmp_path, "--population", str(far))
     assert rc == 2 and "不重叠" in capsys.readouterr().err
+
+
+def _chinese_first(text: str) -> bool:
+    return "\u4e00" <= text.lstrip()[0] <= "\u9fff"
+
+
+def test_rejection_reasons_and_network_notes_read_in_chinese(fixtures_dir, tmp_path):
+    from lifecircle.geo.facilities import REASONS, load_facilities
+
+    assert all(_chinese_first(r) for r in REASONS.values())
+    _, rep = load_facilities(fixtures_dir / "facilities_gbk.csv", "gcj02")
+    assert rep.rejections and all(_chinese_first(r.reason) for r in rep.rejections)
+    net = _street(tmp_path)
+    assert net.report.notes and all(_chinese_first(n) for n in net.report.notes), net.report.notes

@@ -55,7 +55,7 @@ def test_title_row_in_a_workbook(tmp_path, capsys):
     rc = main(["info", "--facilities", str(path), "--coords", "wgs84"])
     out = capsys.readouterr().out
     assert rc == 0 and "载入 1 行, 拒绝 1 行" in out
-    assert "第 5 行, 字段 经度: missing coordinates" in out
+    assert "第 5 行, 字段 经度: 缺少坐标 (missing coordinates)" in out
     rc = main(["info", "--facilities", str(path), "--coords", "wgs84", "--skip-rows", "2"])
     assert rc == 0 and "第 5 行, 字段 经度" in capsys.readouterr().out
 
