@@ -80,4 +80,4 @@ def test_100k_rows_at_one_point_finish_in_seconds(tmp_path, same_name):
     assert len(gdf) == (1 if same_name else n) and rep.balanced
     assert rep.n_rejected == (n - 1 if same_name else 0)
     if same_name:
-        assert rep.rejections[-1].reason.endswith("same as row 2")
+        assert rep.rejections[-1].reason.endswith("与第 2 行相同")
