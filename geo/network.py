@@ -217,7 +217,7 @@ class WalkNetwork:
                 stranded = [n for n, deg in G.degree() if deg == 0]
                 G.remove_nodes_from(stranded)
                 report.note(
-                    f"去掉 {len(bad)} 条不许步行的有向路段 (高速公路、禁止步行、高架/隧道快速路) 及只与其"
+                    f"去掉 {len(bad)} 条不许步行的有向路段 (高速公路 motorway、禁止步行 foot=no、高架/隧道快速路 trunk) 及只与其"
                     f"相连的 {len(stranded)} 个节点 (removed {len(bad)} directed edges not open "
                     "to pedestrians)"
                 )
