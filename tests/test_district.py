@@ -218,3 +218,53 @@ def test_street_selector_escapes_hostile_names():
     keys = list(m._children)
     assert isinstance(m._children[keys[-1]], folium.LayerControl)
     assert np.isfinite(streets.total_bounds).all()
+
+
+def test_district_run_online_against_fake_osm(tmp_path, capsys, monkeypatch):
+    """Two streets (the fixture relation split in halves): two boundary lookups, ONE Overpass
+    query for the network around both and one for the POIs; the district row sums them."""
+    import copy
+
+    import shapely
+    from fakeosm import RELATION_ID, install
+
+    server = install(monkeypatch, tmp_path)
+    try:
+        place = server.places[0]
+        poly = shapely.geometry.shape(place["geojson"])
+        x0, y0, x1, y1 = poly.bounds
+        mid = (x0 + x1) / 2
+        halves = []
+        for k, (a, b) in enumerate(((x0, mid), (mid, x1))):
+            p = copy.deepcopy(place)
+            p["osm_id"] = RELATION_ID + k
+            p["geojson"] = shapely.geometry.mapping(box(a, y0, b, y1))
+            halves.append(p)
+        server.places = halves
+        cfg = tmp_path / "示范区.yaml"
+        cfg.write_text(
+            "district: 示范区\n"
+            f"streets: [{{name: 西街道, osm_relation: {RELATION_ID}}},"
+            f" {{name: 东街道, osm_relation: {RELATION_ID + 1}}}]\n"
+            "categories: [elder_care, fitness]\nfacilities: [{source: osm}]\n",
+            encoding="utf-8",
+        )
+        out = tmp_path / "out"
+        code = main(["run", "--config", str(cfg), "--out", str(out), "--quiet"])
+        stdout, stderr = capsys.readouterr()
+        assert code == 0, stderr
+    finally:
+        server.stop()
+    assert (server.count("lookup"), server.count("interpreter")) == (2, 2)
+    assert "路网: 11 个节点, 2.8 千米街道" in stdout and "需求点: 9 个" in stdout
+    t = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
+    streets = t[t["level"] == "street"]
+    total = t[t["level"] == "district"]
+    assert set(streets["boundary"]) == {"西街道", "东街道"} and len(total) == 2 * 3
+    by = streets.groupby("boundary")["population"].first()
+    assert by.sum() == 9 and (total["population"] == 9).all()
+    for (cat, m), s in streets.groupby(["category", "minutes"]):
+        row = total[(total["category"] == cat) & (total["minutes"] == m)].iloc[0]
+        assert row["population_covered"] == s["population_covered"].sum()
+    rank = pd.read_excel(out / "coverage.xlsx", sheet_name="街道排名")
+    assert len(rank) == 2 * 2 * 3
