@@ -6,7 +6,7 @@ relative paths against the config file's folder and validates every field, raisi
 :class:`RunConfigError` naming the file and the field.
 
 Schema (defaults shown; ``data/streets/*.yaml`` are complete examples)
----------------------------------------------------------------------
+------------------------------------------------------------------------
 .. code-block:: yaml
 
     street: 石泉路街道               # required: the sub-district's name
