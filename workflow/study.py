@@ -155,12 +155,13 @@ def _as_boundaries(boundary, reports: dict) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _as_facilities(facilities, coords, reports: dict) -> gpd.GeoDataFrame:
+def _as_facilities(facilities, coords, boundaries, reports: dict) -> gpd.GeoDataFrame:
     if isinstance(facilities, gpd.GeoDataFrame):
         return facilities.to_crs(WGS84)
     from ..geo.facilities import load_facilities
 
-    gdf, rep = load_facilities(facilities, coords)
+    # rows farther than 1 km outside the study area are rejected as outside (with their row)
+    gdf, rep = load_facilities(facilities, coords, area=boundaries)
     reports["facilities"] = rep
     return gdf
 
@@ -176,7 +177,8 @@ class Study:
     network : WalkNetwork or path
         The walking network (``.osm`` / ``.pbf`` / ``.graphml`` files are loaded).
     facilities : GeoDataFrame or path
-        Facilities schema (``category`` required); a table file needs ``coords``.
+        Facilities schema (``category`` required); a table file needs ``coords``, and its rows
+        more than 1 km outside ``boundary`` are rejected (listed in ``rejected.csv``).
     coords : str, optional
         Coordinate system of a facilities file (``wgs84``, ``gcj02``, ``bd09`` or EPSG code;
         no default).
@@ -217,7 +219,7 @@ class Study:
         self._population, self._share60 = population, share60
         self.net = _as_network(network)
         self.boundaries = _as_boundaries(boundary, self.reports)
-        self.facilities = _as_facilities(facilities, coords, self.reports)
+        self.facilities = _as_facilities(facilities, coords, self.boundaries, self.reports)
         if demand is None:
             from ..geo.population import demand_from_network
 
