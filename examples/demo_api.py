@@ -17,7 +17,8 @@ study = Study.demo()
 table = study.coverage().table
 print(table.pivot(index="category", columns="minutes", values="population_share").round(3))
 new = study.site()  # three new 为老服务站, greedy + swaps, 15 minutes
-print(new.sites[["rank", "lon", "lat", "gain_nodes_15min"]].to_string())
+gains = [c for c in new.sites.columns if c.startswith("gain_") and c.endswith("_15min")]
+print(new.sites[["rank", "lon", "lat", *gains]].to_string())
 m = study.map()  # a folium.Map: in a notebook, `m` as the last line of a cell shows it inline
 print(type(m).__name__, "with", len(m._children), "layers")
 result = study.write(out)
