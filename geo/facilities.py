@@ -24,22 +24,22 @@ name within 1 m).
 
 OSM POIs are classified by tags with :data:`OSM_RULES` (first matching rule wins):
 
-==========  ==============================================================================
-elder_care  amenity=social_facility with social_facility:for=senior/elderly/aged;
-            social_facility=nursing_home/assisted_living; amenity=nursing_home;
-            healthcare=nursing_home
-fitness     leisure=fitness_station/fitness_centre/sports_centre/sports_hall/stadium/track;
-            leisure=pitch unless access=private/no
-car_parking amenity=parking (停车场)
-bike_parking amenity=bicycle_parking/motorcycle_parking (非机动车停放: bicycles and e-bikes,
-            which Shanghai parks as non-motor vehicles)
-charging    amenity=charging_station (充电桩)
-health      amenity=clinic/hospital/doctors; healthcare=clinic/hospital/doctor/centre/nurse
-            (pharmacies are not counted: plans count 社区卫生服务站/中心 and hospitals)
-culture     amenity=community_centre/library/arts_centre/social_centre
-market      amenity=marketplace; shop=supermarket/convenience/greengrocer
-park        leisure=park unless access=private/no
-==========  ==============================================================================
+============  ==============================================================================
+elder_care    amenity=social_facility with social_facility:for=senior/elderly/aged;
+              social_facility=nursing_home/assisted_living; amenity=nursing_home;
+              healthcare=nursing_home
+fitness       leisure=fitness_station/fitness_centre/sports_centre/sports_hall/stadium/track;
+              leisure=pitch unless access=private/no
+car_parking   amenity=parking (停车场)
+bike_parking  amenity=bicycle_parking/motorcycle_parking (非机动车停放: bicycles and e-bikes,
+              which Shanghai parks as non-motor vehicles)
+charging      amenity=charging_station (充电桩)
+health        amenity=clinic/hospital/doctors; healthcare=clinic/hospital/doctor/centre/nurse
+              (pharmacies are not counted: plans count 社区卫生服务站/中心 and hospitals)
+culture       amenity=community_centre/library/arts_centre/social_centre
+market        amenity=marketplace; shop=supermarket/convenience/greengrocer
+park          leisure=park unless access=private/no
+============  ==============================================================================
 """
 
 from __future__ import annotations
