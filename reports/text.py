@@ -171,7 +171,18 @@ def report_blocks(
     blocks.append(("p", meta))
 
     groups = table_groups(table)
-    # 1. key findings
+    fig = key_figures(groups[0][1], blind_spots, sites, n_sites)
+    blocks += _findings(table, groups, blind_spots, sites, targets, site_minutes, n_sites, words)
+    blocks += _coverage_section(groups, charts, words)
+    blocks += _blind_section(fig, map_path, words)
+    blocks += _sites_section(fig, site_minutes, n_sites, words)
+    blocks += _corridor_section(corridor_summary, words)
+    blocks += _notes_section(notes, words)
+    return blocks
+
+
+def _findings(table, groups, blind_spots, sites, targets, site_minutes, n_sites, words) -> list:
+    """一、主要结论: coverage, blind spots, new sites and plan figures in one list."""
     bullets = []
     for label, sub in groups:
         fig = key_figures(sub, blind_spots if len(groups) == 1 else None, sites, n_sites)
@@ -216,10 +227,12 @@ def report_blocks(
                 f"规划值对比：{category_label(r.category)} {float(r.minutes):g} 分钟覆盖率"
                 f"规划 {fmt_pct(r.target_share)}，本次测算 {fmt_pct(r.actual_share)}"
             )
-    blocks += [("h2", "一、主要结论"), ("ul", bullets)]
+    return [("h2", "一、主要结论"), ("ul", bullets)]
 
-    # 2. coverage tables
-    blocks.append(("h2", "二、各类设施步行可达覆盖率"))
+
+def _coverage_section(groups, charts, words) -> list:
+    """二、覆盖率: one table per boundary/profile, then the charts."""
+    blocks: list = [("h2", "二、各类设施步行可达覆盖率")]
     for label, sub in groups:
         if label:
             blocks.append(("h3", label))
@@ -237,10 +250,12 @@ def report_blocks(
         blocks.append(("table", header, rows))
     for k, chart in enumerate(charts):
         blocks.append(("img", chart, f"覆盖率图 {k + 1}" if len(charts) > 1 else "覆盖率图"))
+    return blocks
 
-    # 3. blind spots
-    blocks.append(("h2", "三、服务盲区"))
-    fig = key_figures(groups[0][1], blind_spots, sites, n_sites)
+
+def _blind_section(fig, map_path, words) -> list:
+    """三、服务盲区: blind spots per category and threshold, and the map."""
+    blocks: list = [("h2", "三、服务盲区")]
     if fig["blind_source"] == "table":
         blocks.append(("p", f"未提供盲区图层：下表为覆盖表中未覆盖的{words.noun}。"))
     with_60 = not (words.nodes and _all_nan(r[2] for rr in fig["blind"].values() for r in rr))
@@ -252,9 +267,12 @@ def report_blocks(
     ]
     blocks.append(("table", header, rows) if rows else ("p", "无服务盲区。"))
     blocks.append(("img", map_path, "设施与服务盲区分布图"))
+    return blocks
 
-    # 4. sites
-    blocks.append(("h2", f"四、建议新增站点（前 {n_sites} 处）"))
+
+def _sites_section(fig, site_minutes, n_sites, words) -> list:
+    """四、建议新增站点: rank, WGS84 and Amap coordinates, gains."""
+    blocks: list = [("h2", f"四、建议新增站点（前 {n_sites} 处）")]
     if fig["sites"] is not None and len(fig["sites"]):
         s = fig["sites"]
         site_words = demand_words(demand_basis(s, default=words.basis))
@@ -278,8 +296,12 @@ def report_blocks(
         blocks.append(("table", header, rows))
     else:
         blocks.append(("p", "未进行选址分析。"))
+    return blocks
 
-    # 5. corridors
+
+def _corridor_section(corridor_summary, words) -> list:
+    """五、规划慢行廊道 (nothing without a corridor plan)."""
+    blocks: list = []
     if corridor_summary is not None and len(corridor_summary):
         cw = corridor_words(corridor_summary, words)
         blocks.append(("h2", "五、规划慢行廊道"))
@@ -323,8 +345,11 @@ def report_blocks(
         ]
         if gaps:
             blocks += [("p", "断点："), ("ul", gaps)]
+    return blocks
 
-    # 6. notes
+
+def _notes_section(notes, words) -> list:
+    """说明: the data remarks and how coverage was computed."""
     note_list = list(notes)
     if words.nodes:
         note_list.append(
@@ -333,8 +358,7 @@ def report_blocks(
         )
     else:
         note_list.append("覆盖率为步行网络距离计算；人口覆盖率按人口落在步行可达范围内的比例计。")
-    blocks += [("h2", "说明"), ("ul", note_list)]
-    return blocks
+    return [("h2", "说明"), ("ul", note_list)]
 
 
 def _all_nan(values: Iterable) -> bool:
