@@ -497,7 +497,8 @@ def print_inputs(inputs) -> None:
     )
     for name, rep in inputs.reports.items():
         if name.startswith("facilities") or name == "population":
-            print(f"  {name}: 共 {rep.n_input} 行, 载入 {rep.n_loaded}, 拒绝 {rep.n_rejected}")
+            label = name.replace("facilities", "设施表", 1).replace("population", "人口数据", 1)
+            print(f"  {label}: 共 {rep.n_input} 行, 载入 {rep.n_loaded}, 拒绝 {rep.n_rejected}")
     dem = inputs.demand
     what = "人口" if inputs.population_known else "路网节点 (每个权重 1)"
     if "bid" in dem.columns:

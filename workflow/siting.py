@@ -14,24 +14,6 @@ from ..geo.report import LoadReport
 from ..settings import DEFAULT_MINUTES
 
 
-def _relabel_gains(df, pop60_known: bool, population_known: bool):
-    """Gain columns without a meaning dropped (60+ unknown) or renamed (nodes, not people)."""
-    drop = []
-    if not pop60_known:
-        drop += [c for c in df.columns if c.startswith(("gain_pop60", "gain_pp60"))]
-    if not population_known:
-        # every node weighs 1: gains are network nodes, not people
-        drop += [c for c in df.columns if c.startswith("gain_pp")]
-        df = df.rename(
-            columns={
-                c: "gain_nodes" + c[len("gain_pop") :]
-                for c in df.columns
-                if c.startswith("gain_pop") and not c.startswith("gain_pop60")
-            }
-        )
-    return df.drop(columns=[c for c in dict.fromkeys(drop) if c in df.columns])
-
-
 @dataclass
 class NewSites:
     """The result of :func:`site_new_facilities`.
@@ -112,6 +94,7 @@ def site_new_facilities(
         SitingProblem,
         generate_candidates,
         optimal_sites,
+        relabel_gains,
     )
 
     dem = demand.copy()
@@ -141,13 +124,13 @@ def site_new_facilities(
         category=category,
         time_limit=time_limit,
     )
-    sites = _relabel_gains(opt.sites, pop60_known, population_known)
+    sites = relabel_gains(opt.sites, pop60_known, population_known)
     if not population_known:
         sites["weight"] = "nodes"
     newcov = opt.new_coverage
     newcov["category"] = category
-    newcov = _relabel_gains(newcov, pop60_known, population_known)
-    ranking = _relabel_gains(opt.ranking, pop60_known, population_known)
+    newcov = relabel_gains(newcov, pop60_known, population_known)
+    ranking = relabel_gains(opt.ranking, pop60_known, population_known)
     summary = dict(opt.selection.summary)
     summary.update(
         category=category,
