@@ -156,6 +156,10 @@ class _MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
+#: Most overlays for which the layer list starts unfolded (beyond that it is folded).
+LAYER_LIST_OPEN_MAX = 16
+
+
 def display_system(basemap: str | None, data: list[gpd.GeoDataFrame] | None = None) -> str:
     """Coordinate system overlays are drawn in for a basemap: ``"gcj02"`` for Amap."""
     return "gcj02" if _resolve_basemap(basemap, data) == "amap" else "wgs84"
@@ -329,7 +333,7 @@ def build_map(
     focus_category: str | None = None,
     category_labels: dict[str, str] | None = None,
     tolerance_m: float = 3.0,
-    collapsed: bool = False,
+    collapsed: bool | None = None,
     report: LoadReport | None = None,
     demand_basis: str | None = None,
 ) -> folium.Map:
@@ -373,8 +377,9 @@ def build_map(
         that map, tables and reports agree) and the built-in ones.
     tolerance_m : float
         Display simplification tolerance in metres.
-    collapsed : bool
-        Start with the layer control folded.
+    collapsed : bool, optional
+        Start with the layer control folded; by default folded when the map has more than
+        ``LAYER_LIST_OPEN_MAX`` overlays, so that a long layer list never covers the map.
     report : LoadReport, optional
         Receives a rejection for each feature that could not be drawn (no geometry).
     demand_basis : {"population", "nodes"}, optional
@@ -529,6 +534,12 @@ def build_map(
         _HtmlControl(html.escape(title), position="title").add_to(m)
     legend = _legend_html(styles, facility_counts, sa_minutes, has, coverage_table, words)
     _HtmlControl(legend, position="bottomleft").add_to(m)
+    if collapsed is None:
+        n_overlays = sum(
+            isinstance(c, folium.map.Layer) and c.overlay and c.control
+            for c in m._children.values()
+        )
+        collapsed = n_overlays > LAYER_LIST_OPEN_MAX
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
     m.lc_system = system
     m.lc_basemap = base

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -365,6 +366,38 @@ def test_legend_scale_fullscreen_layer_control(street):
     # coverage shares from the table: 3000/10000 ... 8000/10000
     assert re.search(r"为老服务</th><td>30%</td><td>60%</td><td>90%</td>", legend)
     assert re.search(r"体育健身</th><td>20%</td><td>50%</td><td>80%</td>", legend)
+
+
+def _layer_control(m) -> folium.LayerControl:
+    (lc,) = [c for c in m._children.values() if isinstance(c, folium.LayerControl)]
+    return lc
+
+
+def test_long_layer_list_starts_folded(street):
+    """A street map with a few overlays keeps its layer list open; a map with more than
+    LAYER_LIST_OPEN_MAX overlays (the demo has 8 categories x 3 thresholds) starts folded, so the
+    list never covers the map; an explicit choice wins."""
+    from lifecircle.maps.builder import LAYER_LIST_OPEN_MAX
+
+    small = _build(street, basemap=None)
+    n_small = sum(
+        isinstance(c, folium.map.Layer) and c.overlay and c.control
+        for c in small._children.values()
+    )
+    assert n_small <= LAYER_LIST_OPEN_MAX
+    assert _layer_control(small).options["collapsed"] is False
+    many = street["facilities"].copy()
+    many["category"] = [f"cat{i}" for i in range(len(many))]
+    fac = pd.concat([many] * 7, ignore_index=True)
+    fac["category"] = [f"cat{i}" for i in range(len(fac))]
+    big = build_map(facilities=fac, basemap=None)
+    assert _layer_control(big).options["collapsed"] is True
+    assert (
+        _layer_control(build_map(facilities=fac, basemap=None, collapsed=False)).options[
+            "collapsed"
+        ]
+        is False
+    )
 
 
 def _legend(m) -> str:
