@@ -104,8 +104,8 @@ __all__ = [
     "street_config_file",
 ]
 
-#: Facility categories the run accepts (extended by ``geo.facilities.load_categories`` if any).
-KNOWN_CATEGORIES = (
+#: Facility categories a run covers by default (those OSM tags can tell; the demo's too).
+DEFAULT_CATEGORIES = (
     "elder_care",
     "fitness",
     "car_parking",
@@ -114,10 +114,9 @@ KNOWN_CATEGORIES = (
     "health",
     "culture",
     "market",
-    "education",
-    "park",
-    "other",
 )
+#: Facility categories the run accepts (extended by ``geo.facilities.load_categories`` if any).
+KNOWN_CATEGORIES = (*DEFAULT_CATEGORIES, "education", "park", "other")
 
 #: Siting models of ``lifecircle site``.
 SITING_MODELS = ("greedy", "mclp", "lscp", "pmedian")
@@ -337,16 +336,9 @@ class RunSettings(_Spec):
     minutes: Annotated[Thresholds, Field(min_length=1)] = [5, 10, 15]
     metres: Thresholds = Field(default_factory=list, description="distance thresholds (rings)")
     max_snap_m: Positive = 250.0
-    categories: Annotated[list[Category], BeforeValidator(_as_list), Field(min_length=1)] = [
-        "elder_care",
-        "fitness",
-        "car_parking",
-        "bike_parking",
-        "charging",
-        "health",
-        "culture",
-        "market",
-    ]
+    categories: Annotated[list[Category], BeforeValidator(_as_list), Field(min_length=1)] = list(
+        DEFAULT_CATEGORIES
+    )
     facilities: Annotated[list[FacilitySource], BeforeValidator(_as_list), Field(min_length=1)] = (
         Field(default_factory=lambda: [OsmFacilities(source="osm")])
     )
@@ -800,7 +792,9 @@ def load_district_config(path: str | Path) -> dict:
     sb, db = cfg.street_boundaries, cfg.district_boundary
     if sb is None:
         if not cfg.streets:
-            ck.fail("streets", "缺少街道: 列出 streets（OSM relation）或给出 street_boundaries 文件")
+            ck.fail(
+                "streets", "缺少街道: 列出 streets（OSM relation）或给出 street_boundaries 文件"
+            )
         for i, st in enumerate(cfg.streets):
             if st.osm_relation is None:
                 ck.fail(f"streets[{i}].osm_relation", f"{st.name}: 没有 street_boundaries 时必填")

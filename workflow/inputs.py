@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from ..analysis.runconfig import DEFAULT_CATEGORIES
 from ..geo.crs import metric_crs_for
 from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
@@ -19,16 +20,7 @@ from ..settings import DEFAULT_MINUTES, WGS84
 #: Name of the demo's study area.
 DEMO_AREA_NAME = "赫尔辛基市中心（演示区）"
 #: Facility categories of the demo (those OSM tags can tell, see geo.facilities.OSM_RULES).
-DEMO_CATEGORIES = (
-    "elder_care",
-    "fitness",
-    "car_parking",
-    "bike_parking",
-    "charging",
-    "health",
-    "culture",
-    "market",
-)
+DEMO_CATEGORIES = DEFAULT_CATEGORIES
 
 
 def sheet_name_or_index(sheet):

@@ -121,11 +121,21 @@ def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> 
     (one source file per row), ``row`` (spreadsheet row, header = row 1; feature number for
     vector files), ``field``, ``value``, ``reason``; UTF-8 with BOM). Returns ``None`` (and
     removes an old file) when nothing was rejected."""
-    path = Path(out_dir) / "rejected.csv"
+    return _write_rows(
+        reports,
+        Path(out_dir) / "rejected.csv",
+        lambda rep: rep.to_frame() if rep.rejections else None,
+        ["input", "file", "row", "field", "value", "reason"],
+    )
+
+
+def _write_rows(reports, path: Path, frame_of, columns: list[str] | None = None) -> Path | None:
+    """One CSV of the rows ``frame_of(report)`` gives for every input (``input`` column first);
+    ``None`` (and an old file removed) when no input gives any."""
     frames = []
     for name, rep in reports.items():
-        if rep is not None and rep.rejections:
-            f = rep.to_frame()
+        f = None if rep is None else frame_of(rep)
+        if f is not None:
             f.insert(0, "input", name)
             frames.append(f)
     if not frames:
@@ -134,8 +144,7 @@ def write_rejections(reports: Mapping[str, LoadReport], out_dir: str | Path) -> 
         return None
     table = pd.concat(frames, ignore_index=True)
     table["row"] = table["row"].astype("Int64")
-    table = table[["input", "file", "row", "field", "value", "reason"]]
-    write_csv(table, path)
+    write_csv(table if columns is None else table[columns], path)
     return path
 
 
@@ -187,21 +196,11 @@ def write_notes(reports: Mapping[str, LoadReport], out_dir: str | Path) -> Path 
     """Write every repaired or suspect-but-kept input row to ``notes.csv`` (``input``, ``file``,
     ``row``, ``field``, ``what``, ``value``; UTF-8 with BOM): the other half of ``rejected.csv``.
     Returns ``None`` (and removes an old file) when nothing was repaired or flagged."""
-    path = Path(out_dir) / "notes.csv"
-    frames = []
-    for name, rep in reports.items():
-        if rep is not None and getattr(rep, "warnings", None):
-            f = rep.warnings_frame()
-            f.insert(0, "input", name)
-            frames.append(f)
-    if not frames:
-        if path.exists():
-            path.unlink()
-        return None
-    table = pd.concat(frames, ignore_index=True)
-    table["row"] = table["row"].astype("Int64")
-    write_csv(table, path)
-    return path
+    return _write_rows(
+        reports,
+        Path(out_dir) / "notes.csv",
+        lambda rep: rep.warnings_frame() if getattr(rep, "warnings", None) else None,
+    )
 
 
 def warning_lines(reports: Mapping[str, LoadReport]) -> list[str]:
