@@ -79,7 +79,7 @@ from scipy.spatial import cKDTree
 
 from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
-from ..geo.snap import SnapResult, point_distances, snap_points
+from ..geo.snap import SnapResult, fragment_note, point_distances, snap_points
 from ..settings import DEFAULT_MINUTES, WGS84, SpeedProfile, get_profile, threshold_cost
 from .blind_spots import blind_spots, demand_cells
 from .service_areas import (
@@ -512,6 +512,8 @@ def facility_inputs(net: WalkNetwork, facilities: gpd.GeoDataFrame, opts, log) -
             f"{snap.report.n_rejected} 个设施离步行路网超过 {opts.max_snap_m:.0f} 米或缺坐标，"
             "未参与计算（见报告）"
         )
+        if on_fragment := fragment_note(net, snap, "设施"):
+            log.notes.append(on_fragment)
     xy = _metric_xy(fac, net.crs)
     cat = fac["category"].astype(str).to_numpy()
     return _Facilities(fac, cat, fids, names, snap, xy, np.isfinite(xy).all(axis=1))
@@ -547,6 +549,8 @@ def demand_inputs(net: WalkNetwork, demand: gpd.GeoDataFrame | None, opts, log) 
                     f"{dsnap.report.n_rejected} 个需求点离步行路网超过 "
                     f"{opts.max_snap_m:.0f} 米，计为不可达"
                 )
+                if on_fragment := fragment_note(net, dsnap, "需求点"):
+                    log.notes.append(on_fragment)
     if not known:
         log.notes.append("未提供人口数据：每个路网节点权重为 1，人口列为节点数")
     basis = "population" if known else "nodes"

@@ -33,7 +33,13 @@ from ..settings import PROFILES, WGS84, SpeedProfile, get_profile
 from .crs import metric_crs_for
 from .report import LoadReport
 
-__all__ = ["WalkNetwork", "walkable_edge", "NOT_WALKABLE_HIGHWAYS"]
+__all__ = [
+    "WalkNetwork",
+    "walkable_edge",
+    "NOT_WALKABLE_HIGHWAYS",
+    "dropped_fragments",
+    "fragment_label",
+]
 
 #: Highway classes never walked on.
 NOT_WALKABLE_HIGHWAYS = frozenset(
@@ -126,6 +132,9 @@ class WalkNetwork:
         What loading and cleaning kept and dropped.
     source : str
         Where the network came from.
+    fragments : geopandas.GeoDataFrame
+        The disconnected pieces cleaning dropped (:func:`dropped_fragments`), in :attr:`crs`:
+        ``n_nodes``, ``length_m``, ``names``, ``to_main_m``, ``geometry``; empty when none.
     """
 
     graph: nx.MultiDiGraph
@@ -138,6 +147,7 @@ class WalkNetwork:
     report: LoadReport
     source: str = ""
     _csr_cache: dict = field(default_factory=dict, repr=False)
+    fragments: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -244,9 +254,11 @@ class WalkNetwork:
             G.remove_edges_from(loops)
 
         # largest strongly connected component
+        pieces: list[nx.MultiDiGraph] = []
         if keep_largest and G.number_of_nodes():
             comps = list(nx.strongly_connected_components(G))
             largest = max(comps, key=len)
+            pieces = [G.subgraph(c).copy() for c in comps if c is not largest]
             dropped = G.number_of_nodes() - len(largest)
             if dropped:
                 share = dropped / G.number_of_nodes()
@@ -267,7 +279,11 @@ class WalkNetwork:
 
         metric = CRS.from_user_input(metric_crs) if metric_crs else None
         profs = {p.name: p for p in (get_profile(p) for p in (profiles or PROFILES.values()))}
-        return cls._derive(G, metric, profs, report, source or report.source)
+        net = cls._derive(G, metric, profs, report, source or report.source)
+        net.fragments = dropped_fragments(pieces, net)
+        if len(net.fragments):
+            report.note(_fragments_note(net.fragments))
+        return net
 
     @classmethod
     def _derive(
@@ -393,11 +409,102 @@ class WalkNetwork:
         total = float(self.edges["length"].sum())
         return total / 2.0 if undirected else total
 
+    def __post_init__(self) -> None:
+        if self.fragments is None:
+            self.fragments = dropped_fragments([], self)
+
     def __repr__(self) -> str:
         return (
             f"WalkNetwork({self.source!r}, {self.n_nodes} nodes, {self.n_edges} directed edges, "
             f"crs={self.crs.to_string()})"
         )
+
+
+def _names(values) -> str:
+    names = dict.fromkeys(
+        str(n)
+        for v in values
+        for n in (v if isinstance(v, list | tuple | set) else [v])
+        if n is not None and str(n) not in ("", "nan", "None")
+    )
+    return "、".join(names)
+
+
+def dropped_fragments(pieces: list[nx.MultiDiGraph], net: WalkNetwork) -> gpd.GeoDataFrame:
+    """The disconnected pieces cleaning dropped, one row each, largest first.
+
+    Parameters
+    ----------
+    pieces : list of networkx.MultiDiGraph
+        The dropped components (WGS84 nodes, as in :meth:`WalkNetwork.from_graph`).
+    net : WalkNetwork
+        The kept network: its CRS, and its edges for the distance to the main network.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In ``net.crs``: ``fragment`` (1 = largest), ``n_nodes``, ``length_m`` (street length,
+        each two-way street once), ``names`` (street names, ``、``-joined, may be empty),
+        ``to_main_m`` (straight-line gap to the kept network) and the streets as ``geometry``.
+    """
+    from pyproj import Transformer
+
+    cols = ["fragment", "n_nodes", "length_m", "names", "to_main_m"]
+    if not pieces:
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=net.crs)
+    tr = Transformer.from_crs(WGS84, net.crs, always_xy=True)
+    lines, rows = [], []
+    for piece in pieces:
+        segs = []
+        for u, v, d in piece.edges(data=True):
+            g = d.get("geometry")
+            if g is None:
+                a, b = piece.nodes[u], piece.nodes[v]
+                g = shapely.LineString([(a["x"], a["y"]), (b["x"], b["y"])])
+            segs.append(g)
+        if segs:
+            geom = shapely.transform(
+                shapely.multilinestrings(segs), lambda c: np.column_stack(tr.transform(*c.T))
+            )
+        else:  # a lone node with a self-loop removed
+            n = next(iter(piece.nodes))
+            geom = shapely.Point(tr.transform(piece.nodes[n]["x"], piece.nodes[n]["y"]))
+        lines.append(geom)
+        names = _names(d.get("name") for _, _, d in piece.edges(data=True))
+        rows.append((piece.number_of_nodes(), shapely.length(geom) / 2.0, names))
+    geoms = np.array(lines, dtype=object)
+    tree = shapely.STRtree(net.edges.geometry.values)
+    _, gap = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+    frame = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=["n_nodes", "length_m", "names"]).assign(to_main_m=gap),
+        geometry=geoms,
+        crs=net.crs,
+    )
+    frame = frame.sort_values(["n_nodes", "length_m"], ascending=False, kind="stable")
+    frame.insert(0, "fragment", np.arange(1, len(frame) + 1))
+    return frame.reset_index(drop=True)
+
+
+def fragment_label(row) -> str:
+    """A dropped fragment in Chinese: its streets' names (or 无名道路), node count and length."""
+    names = row["names"] or "无名道路"
+    if len(names) > 40:
+        names = names[:40] + "…"
+    return f"孤立小片 {int(row['fragment'])} ({names}; {int(row['n_nodes'])} 个节点, {row['length_m']:.0f} 米街道)"
+
+
+def _fragments_note(fragments: gpd.GeoDataFrame, show: int = 3) -> str:
+    """Load note naming the largest dropped fragments and their gap to the main network."""
+    parts = [
+        f"{fragment_label(r)}, 离主路网 {r['to_main_m']:.0f} 米"
+        for _, r in fragments.head(show).iterrows()
+    ]
+    more = f" 等 {len(fragments)} 片" if len(fragments) > show else ""
+    return (
+        "去掉的孤立小片 (dropped network fragments; 上面的设施与住户无法步行到主路网): "
+        + "; ".join(parts)
+        + more
+    )
 
 
 # ====================================================================== loaders
@@ -524,6 +631,7 @@ def simplify_network(net: WalkNetwork) -> WalkNetwork:
     report.stats["nodes_unsimplified"] = net.n_nodes
     report.stats["edges_unsimplified"] = net.n_edges
     out.report = report
+    out.fragments = net.fragments
     return out
 
 

@@ -16,10 +16,17 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .network import WalkNetwork
+from .network import WalkNetwork, fragment_label
 from .report import LoadReport
 
-__all__ = ["SnapResult", "snap_points", "street_index", "multi_source_distances", "point_distances"]
+__all__ = [
+    "SnapResult",
+    "fragment_note",
+    "snap_points",
+    "street_index",
+    "multi_source_distances",
+    "point_distances",
+]
 
 
 @dataclass
@@ -43,6 +50,9 @@ class SnapResult:
         Walking distance along the edge from the snap point to ``u`` and to ``v``.
     report : LoadReport
         Points left out, with the reason.
+    fragment : ndarray of int
+        For points left out whose nearest walkable street is on a fragment that network
+        cleaning dropped: that fragment's number (:attr:`WalkNetwork.fragments`); else ``-1``.
     """
 
     ok: np.ndarray
@@ -53,6 +63,7 @@ class SnapResult:
     to_u_m: np.ndarray
     to_v_m: np.ndarray
     report: LoadReport
+    fragment: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ok)
@@ -139,11 +150,16 @@ def snap_points(
             "缺少点几何 (empty or missing point)",
             file=None if files is None else str(files[i]),
         )
-    for i in np.flatnonzero(~empty & ~ok):
+    far = np.flatnonzero(~empty & ~ok)
+    on_fragment, fragment = _nearest_fragments(net, geoms[far], snap_m[far], max_snap_m)
+    frag_of = np.full(n, -1, dtype=np.int64)
+    frag_of[far] = fragment
+    for i, why in zip(far, on_fragment, strict=True):
         report.reject(
             int(row_numbers[i]),
             "geometry",
-            f"离最近的可步行道路 {snap_m[i]:.0f} 米, 超过 {max_snap_m:.0f} 米的接入上限 "
+            why
+            or f"离最近的可步行道路 {snap_m[i]:.0f} 米, 超过 {max_snap_m:.0f} 米的接入上限 "
             f"({snap_m[i]:.0f} m from the nearest walkable street, snap limit {max_snap_m:.0f} m)",
             file=None if files is None else str(files[i]),
         )
@@ -164,7 +180,58 @@ def snap_points(
         length = e["length"].to_numpy()[es]
         to_u[sel] = frac * length
         to_v[sel] = (1.0 - frac) * length
-    return SnapResult(ok, edge, u_idx, v_idx, snap_m, to_u, to_v, report)
+    return SnapResult(ok, edge, u_idx, v_idx, snap_m, to_u, to_v, report, frag_of)
+
+
+def _nearest_fragments(
+    net: WalkNetwork, geoms: np.ndarray, main_m: np.ndarray, limit_m: float
+) -> tuple[list[str], np.ndarray]:
+    """For points rejected as far from the network: why, when a dropped fragment is nearer.
+
+    Returns one reason per point (empty where the nearest walkable street is on the kept
+    network: the fragment that cleaning dropped, its size, its gap to the main network) and the
+    fragment numbers (``-1`` where none).
+    """
+    frags = getattr(net, "fragments", None)
+    number = np.full(len(geoms), -1, dtype=np.int64)
+    if frags is None or len(frags) == 0 or len(geoms) == 0:
+        return [""] * len(geoms), number
+    pi, fi = shapely.STRtree(frags.geometry.values).query_nearest(geoms, all_matches=False)
+    d = np.full(len(geoms), np.inf)
+    which = np.full(len(geoms), -1)
+    d[pi] = shapely.distance(geoms[pi], frags.geometry.values[fi])
+    which[pi] = fi
+    out = []
+    for k in range(len(geoms)):
+        if d[k] >= main_m[k]:
+            out.append("")
+            continue
+        row = frags.iloc[which[k]]
+        number[k] = int(row["fragment"])
+        out.append(
+            f"最近的可步行道路在{fragment_label(row)}上, 相距 {d[k]:.0f} 米; 这片路网与主路网不连通 "
+            f"(相隔 {row['to_main_m']:.0f} 米), 清理路网时已去掉; 离主路网的道路 {main_m[k]:.0f} 米, 超过 {limit_m:.0f} 米的接入上限 "
+            f"(the nearest walkable street is on dropped network fragment {int(row['fragment'])}, "
+            f"{d[k]:.0f} m away; the main network is {main_m[k]:.0f} m away)"
+        )
+    return out, number
+
+
+def fragment_note(net: WalkNetwork, snap: SnapResult, what: str = "设施") -> str:
+    """One Chinese line naming the dropped fragments that hold points left out ('' if none)."""
+    if snap.fragment is None or not (snap.fragment > 0).any():
+        return ""
+    numbers, counts = np.unique(snap.fragment[snap.fragment > 0], return_counts=True)
+    frags = net.fragments.set_index("fragment")
+    parts = [
+        f"{fragment_label(frags.loc[f].to_dict() | {'fragment': f})} 上 {c} 个, "
+        f"离主路网 {frags.loc[f, 'to_main_m']:.0f} 米"
+        for f, c in zip(numbers.tolist(), counts.tolist(), strict=True)
+    ]
+    return (
+        f"其中 {int(counts.sum())} 个{what}在路网清理时去掉的孤立小片上 (与主路网不连通, "
+        f"步行到不了): " + "; ".join(parts)
+    )
 
 
 def multi_source_distances(

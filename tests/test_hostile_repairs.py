@@ -187,3 +187,91 @@ def test_rerun_removes_its_own_stale_files_and_names_strangers(tmp_path, capsys)
     assert "已删除上一次运行留在输出目录中的 corridors.csv" in stdout
     assert "residents.csv 不是本次运行写出的" in stdout and (out / "residents.csv").exists()
     assert (out / "candidates_old.csv").exists() and "candidates_old" not in stdout
+
+
+def _fragment_inputs(tmp_path):
+    """A real .osm file: a 5 x 5 grid (200 m blocks) and a 小区 path 141 m off its corner (two
+    components), a boundary over both, one facility on each, in WGS84."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    ways = [({"highway": "residential", "name": f"东西{j}路"}, [(200 * i, 200 * j) for i in range(5)])
+            for j in range(5)]  # fmt: skip
+    ways += [({"highway": "residential", "name": f"南北{i}路"}, [(200 * i, 200 * j) for j in range(5)])
+             for i in range(5)]  # fmt: skip
+    ways.append(({"highway": "footway", "name": "花园小区步道"}, [(900, 900), (1000, 900), (1000, 1000)]))
+    osm = write_osm(tmp_path / "two_parts.osm", [(t, p) for t, p in ways])
+    box = shapely.box(X0 - 50, Y0 - 50, X0 + 1050, Y0 + 1050)
+    boundary = tmp_path / "boundary.geojson"
+    gpd.GeoDataFrame({"name": ["两片街道"]}, geometry=[box], crs=32651).to_crs(4326).to_file(
+        boundary, driver="GeoJSON"
+    )
+    rows = [("路网上的站", (200, 200)), ("小区里的站", (1000, 1000))]
+    fac = pd.DataFrame(
+        [{"name": n, "type": "为老服务站", "lng": _lonlat(*p)[0], "lat": _lonlat(*p)[1]}
+         for n, p in rows]  # fmt: skip
+    )
+    facilities = tmp_path / "facilities.csv"
+    fac.to_csv(facilities, index=False)
+    return osm, boundary, facilities
+
+
+def test_dropped_fragment_is_kept_named_and_explains_rejections(tmp_path):
+    import geopandas as gpd
+
+    from lifecircle.geo.snap import snap_points
+
+    osm, _, facilities = _fragment_inputs(tmp_path)
+    net = load_network(osm)
+    assert net.n_nodes == 25
+    (frag,) = net.fragments.itertuples()
+    assert (frag.fragment, frag.n_nodes, frag.names) == (1, 3, "花园小区步道")
+    assert frag.length_m == pytest.approx(200.0, abs=0.5)
+    assert frag.to_main_m == pytest.approx(100 * 2**0.5, abs=0.5)  # (900, 900) to (800, 800)
+    notes = " ".join(net.report.notes)
+    assert "孤立小片 1 (花园小区步道; 3 个节点, 200 米街道), 离主路网 141 米" in notes
+    import pandas as pd
+
+    df = pd.read_csv(facilities)
+    pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.lng, df.lat), crs=4326)
+    snap = snap_points(net, pts, max_snap_m=250)
+    assert snap.ok.tolist() == [True, False]
+    (rej,) = snap.report.rejections
+    assert rej.row == 2
+    assert rej.reason.startswith(
+        "最近的可步行道路在孤立小片 1 (花园小区步道; 3 个节点, 200 米街道)上, 相距 0 米; "
+        "这片路网与主路网不连通 (相隔 141 米)"
+    )
+    assert "离主路网的道路 283 米, 超过 250 米的接入上限" in rej.reason  # to (800, 800)
+
+
+def test_dropped_fragment_reaches_rejected_csv_console_and_report(tmp_path, capsys):
+    import pandas as pd
+
+    from lifecircle.scripts.cli import main
+
+    osm, boundary, facilities = _fragment_inputs(tmp_path)
+    cfg = tmp_path / "two.yaml"
+    cfg.write_text(
+        f"street: 两片街道\nboundary: {{file: {boundary}}}\n"
+        f"network: {{source: file, file: {osm}}}\nprofiles: [elderly]\nminutes: [5, 15]\n"
+        f"categories: [elder_care]\nfacilities:\n  - source: file\n    file: {facilities}\n"
+        "    coords: wgs84\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    rej = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    row = rej[rej["input"].str.startswith("覆盖率计算")].iloc[0]
+    assert (row["file"], row["row"]) == ("facilities.csv", 3)
+    assert row["reason"].startswith("最近的可步行道路在孤立小片 1 (花园小区步道; 3 个节点")
+    assert "离主路网 141 米" not in row["reason"] and "相隔 141 米" in row["reason"]
+    line = (
+        "其中 1 个设施在路网清理时去掉的孤立小片上 (与主路网不连通, 步行到不了): "
+        "孤立小片 1 (花园小区步道; 3 个节点, 200 米街道) 上 1 个, 离主路网 141 米"
+    )
+    assert line in stdout
+    assert line in (out / "report.md").read_text(encoding="utf-8")
+    assert "花园小区步道" in (out / "report.html").read_text(encoding="utf-8")
