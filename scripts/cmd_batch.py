@@ -1,7 +1,7 @@
-"""``lifecircle batch CONFIG... --out DIR``: many street configs as dask.distributed tasks.
+"""``lifecircle batch CONFIG... --out DIR``: many street/district configs as dask tasks.
 
-Each config runs as ``lifecircle run`` runs it, into ``DIR/<street>/``; ``DIR/summary.csv`` and
-``summary.xlsx`` hold every street's coverage rows. A local cluster of ``--workers`` processes by
+Each config runs as ``lifecircle run`` runs it, into ``DIR/<street or district>/``;
+``DIR/summary.csv`` and ``summary.xlsx`` hold every street's coverage rows (and the districts'). A local cluster of ``--workers`` processes by
 default, or an existing cluster with ``--scheduler``. See :mod:`lifecircle.workflow.batch`.
 """
 
@@ -25,7 +25,7 @@ def register(subparsers) -> None:
         ),
         allow_abbrev=False,
     )
-    p.add_argument("configs", nargs="+", metavar="CONFIG", help="街道配置 YAML 文件")
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="街道配置或区配置 YAML 文件")
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -52,9 +52,12 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     print(
-        f"完成 {len(res.done)} 个街道 (用时 {time.perf_counter() - t0:.0f} 秒): "
+        f"完成 {len(res.done)} 个街道/区 (用时 {time.perf_counter() - t0:.0f} 秒): "
         + "、".join(res.done)
     )
+    for path, runs in res.shared.items():
+        if len(runs) > 1:
+            print(f"共用路网 (读取一次): {path}: " + "、".join(runs))
     for street, reason in res.failures.items():
         print(f"失败: {street}: {reason}")
     for path in res.files.values():

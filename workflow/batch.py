@@ -1,8 +1,10 @@
 """Many street (or district) configs as dask.distributed tasks: ``lifecircle batch``.
 
 Each config runs exactly as ``lifecircle run`` runs it (:func:`run_config`), into
-``<out>/<street>/``; the coverage rows of all of them are gathered into ``<out>/summary.csv`` and
-``summary.xlsx`` with a leading ``street`` column.
+``<out>/<name>/`` (a street config's street, a district config's district); the coverage rows of
+all of them are gathered into ``<out>/summary.csv`` and ``summary.xlsx`` with leading columns
+``run`` (the folder), ``level`` (``street``, or ``district`` for a district's total) and
+``street`` (the street of the row; the district's name on its total rows).
 
 * A ``LocalCluster`` of ``workers`` processes (one thread each) by default, or an existing
   cluster through its scheduler address.
@@ -25,7 +27,10 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["BatchResult", "run_batch", "run_config"]
+__all__ = ["BatchResult", "SCHEDULER_TIMEOUT_S", "run_batch", "run_config", "summary_rows"]
+
+#: Seconds to wait for an existing scheduler (``--scheduler``) before giving up (exit 2).
+SCHEDULER_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -35,19 +40,23 @@ class BatchResult:
     Attributes
     ----------
     summary : DataFrame
-        Every street's coverage rows (``street`` first), in the order the configs were given.
+        Every run's coverage rows (``run``, ``level``, ``street`` first), in the order the
+        configs were given.
     done : list of str
-        Streets that ran, in the order given.
+        Runs (streets, districts) that ran, in the order given.
     failures : dict
         Street (or config file) → one-line reason.
     files : dict
         ``summary_csv``, ``summary_xlsx`` paths.
+    shared : dict
+        Local network file → the runs that share it (loaded once, scattered once).
     """
 
     summary: pd.DataFrame
     done: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    shared: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _network_file(cfg: Mapping) -> str | None:
@@ -60,10 +69,13 @@ def _network_file(cfg: Mapping) -> str | None:
 def run_config(cfg: Mapping, out_dir: str | Path, net=None, *, allow_partial: bool = False) -> Path:
     """One loaded run config end to end, as ``lifecircle run`` does; returns ``coverage.csv``.
 
+    A district config runs as a district (every street on one network, district rows).
+
     Parameters
     ----------
     cfg : dict
-        A loaded run config (:func:`lifecircle.analysis.runconfig.load_run_config`).
+        A loaded street config (:func:`lifecircle.analysis.runconfig.load_run_config`) or
+        district config (:func:`lifecircle.analysis.runconfig.load_district_config`).
     out_dir : path-like
         The street's output folder.
     net : WalkNetwork, optional
@@ -75,7 +87,13 @@ def run_config(cfg: Mapping, out_dir: str | Path, net=None, *, allow_partial: bo
     from .pipeline import run_inputs
 
     overrides = {"allow_partial": True} if allow_partial else {}
-    run_inputs(config_inputs(cfg, net=net), out_dir, **overrides)
+    if cfg.get("district"):
+        from .district import district_inputs
+
+        inputs = district_inputs(cfg, net=net)
+    else:
+        inputs = config_inputs(cfg, net=net)
+    run_inputs(inputs, out_dir, **overrides)
     return Path(out_dir) / "coverage.csv"
 
 
@@ -88,13 +106,20 @@ def _task(cfg: Mapping, out_dir: str, net=None, allow_partial: bool = False) -> 
 
 
 def _load(paths: Sequence[str | Path]) -> tuple[list[tuple[str, dict]], dict[str, str]]:
-    from ..analysis.runconfig import RunConfigError, load_run_config
+    """``(name, config)`` of every readable config (street or district) and the failures."""
+    from ..analysis.runconfig import (
+        RunConfigError,
+        is_district_config,
+        load_district_config,
+        load_run_config,
+    )
 
     configs, failures = [], {}
     seen: set[str] = set()
     for p in paths:
         try:
-            cfg = load_run_config(p)
+            load = load_district_config if is_district_config(p) else load_run_config
+            cfg = load(p)
         except (RunConfigError, FileNotFoundError, OSError) as exc:
             failures[str(p)] = f"配置无法读取: {exc}"
             continue
@@ -111,25 +136,39 @@ def _client(workers: int, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="30s"), None
+        try:
+            return Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S:g}s"), None
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(
+                f"--scheduler {scheduler}: 无法连接 dask 调度器 ({SCHEDULER_TIMEOUT_S:g} 秒内; "
+                f"{reason}); 请检查地址 (如 tcp://主机:8786) 或用 --workers 在本机运行"
+            ) from None
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # failures are reported by name
     )
     return Client(cluster), cluster
 
 
-def _shared_networks(client, configs, failures) -> dict[str, object]:
-    """Load each local network file once and scatter it to every worker."""
+def _shared_networks(client, configs, failures) -> tuple[dict[str, object], dict[str, list]]:
+    """Load each local network file once and scatter it to every worker.
+
+    Returns the futures by file and, by file, the runs that use it.
+    """
     from ..geo.network import load_network
 
     futures: dict[str, object] = {}
+    users: dict[str, list[str]] = {}
     for street, cfg in configs:
         path = _network_file(cfg)
-        if path is None or path in futures:
+        if path is None:
+            continue
+        users.setdefault(path, []).append(street)
+        if path in futures:
             continue
         try:
             net = load_network(path)
@@ -138,18 +177,26 @@ def _shared_networks(client, configs, failures) -> dict[str, object]:
             futures[path] = None
             continue
         futures[path] = client.scatter(net, broadcast=True, hash=False)
-    return futures
+    return futures, users
+
+
+def summary_rows(coverage_csv: str | Path, run: str) -> pd.DataFrame:
+    """A run's ``coverage.csv`` with the summary's leading ``run``, ``level``, ``street``."""
+    t = pd.read_csv(coverage_csv, encoding="utf-8-sig")
+    level = t.pop("level") if "level" in t else pd.Series("street", index=t.index)
+    street = t["boundary"] if "boundary" in t else pd.Series(run, index=t.index)
+    t.insert(0, "street", street.astype(str))
+    t.insert(0, "level", level)
+    t.insert(0, "run", run)
+    return t
 
 
 def _write_summary(out: Path, done: list[str]) -> tuple[pd.DataFrame, dict[str, Path]]:
     from ..cells import write_csv, write_xlsx
 
-    frames = []
-    for street in done:
-        t = pd.read_csv(out / street / "coverage.csv", encoding="utf-8-sig")
-        t.insert(0, "street", street)
-        frames.append(t)
-    summary = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"street": []})
+    frames = [summary_rows(out / run / "coverage.csv", run) for run in done]
+    empty = pd.DataFrame({"run": [], "level": [], "street": []})
+    summary = pd.concat(frames, ignore_index=True) if frames else empty
     files = {"summary_csv": out / "summary.csv", "summary_xlsx": out / "summary.xlsx"}
     write_csv(summary, files["summary_csv"])
     write_xlsx(files["summary_xlsx"], [("覆盖率汇总", summary)])
@@ -189,7 +236,7 @@ def run_batch(
     configs, failures = _load(config_paths)
     client, cluster = _client(int(workers), scheduler)
     try:
-        nets = _shared_networks(client, configs, failures)
+        nets, shared = _shared_networks(client, configs, failures)
         futures = {}
         for street, cfg in configs:
             if street in failures:
@@ -220,4 +267,4 @@ def run_batch(
         if cluster is not None:
             cluster.close()
     summary, files = _write_summary(out, done)
-    return BatchResult(summary, done, failures, files)
+    return BatchResult(summary, done, failures, files, shared)
