@@ -1,31 +1,24 @@
-"""Pieces the ``lifecircle`` subcommands share: input options, loading with clear errors, printing.
+"""Pieces the ``lifecircle`` subcommands share: input options, arguments → requests, printing.
 
 Each input kind has an ``add_*_args`` (the options, added to a parser or argument group) and a
-loader reading the parsed arguments that turns every unusable input into
-:class:`lifecircle.scripts.cli.InputError` (exit code 2) naming the file and what is wrong:
+``*_from_args`` turning the parsed options into the request pieces of
+:mod:`lifecircle.workflow.loading` (:class:`~lifecircle.workflow.loading.FacilityFile`,
+:class:`~lifecircle.workflow.loading.BoundaryFile`,
+:class:`~lifecircle.workflow.loading.PopulationFile`, residents options); the workflow loads
+them and turns every unusable input into :class:`lifecircle.errors.InputError` (exit code 2).
 
-* facilities: :func:`add_facility_args`, :func:`load_facilities_from_args`;
-* walking network: :func:`add_network_args`, :func:`load_network_from_args`;
-* boundaries: :func:`add_boundary_args`, :func:`load_boundaries_from_args`;
-* population: :func:`add_population_args`, :func:`population_path_from_args`,
-  :func:`share60_from_args`.
-
-Paths are taken as given, else relative to ``$LIFECIRCLE_DATA`` (:func:`resolve_path`). The
-printers (:func:`rejection_text`, :func:`print_rejections`, and those of the one-command pipeline
-shared by ``lifecircle demo`` and ``lifecircle run``) write the Chinese lines a planner reads.
+The printers (:func:`say`, and those of the one-command pipeline shared by ``lifecircle demo``
+and ``lifecircle run``) write the Chinese lines a planner reads.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError
-from ..geo.report import LoadReport, Rejection
-from ..settings import data_dir
-from ..workflow.inputs import sheet_name_or_index
+from ..workflow import loading
 
 __all__ = [
     "add_allow_partial_arg",
@@ -35,22 +28,18 @@ __all__ = [
     "add_network_args",
     "add_population_args",
     "add_profile_arg",
-    "load_boundaries_from_args",
-    "load_facilities_from_args",
-    "load_network_from_args",
+    "add_residents_args",
+    "boundary_file_from_args",
+    "facility_file_from_args",
+    "population_from_args",
+    "residents_options_from_args",
     "output_dir",
-    "population_path_from_args",
     "print_inputs",
-    "print_rejections",
     "print_result",
-    "rejection_text",
-    "require_coords_arg",
     "show_progress",
     "resolve_path",
-    "select_boundary",
+    "say",
     "run_pipeline_and_print",
-    "share60_from_args",
-    "sheet_name_or_index",
     "step_printer",
 ]
 
@@ -58,15 +47,7 @@ __all__ = [
 # ------------------------------------------------------------------------------------ paths
 def resolve_path(path: str | Path) -> Path:
     """A path as given, else relative to ``$LIFECIRCLE_DATA`` when it exists there."""
-    p = Path(path)
-    if not p.exists():
-        try:
-            base = data_dir()
-        except RuntimeError:
-            base = None
-        if base is not None and (base / path).exists():
-            return base / path
-    return p
+    return loading.resolve_path(path)
 
 
 def show_progress(args: argparse.Namespace) -> bool:
@@ -75,17 +56,6 @@ def show_progress(args: argparse.Namespace) -> bool:
     import sys
 
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
-
-
-def require_coords_arg(coords: str | None, what: str, option: str) -> str:
-    """The normalised system of a coordinate input, or :class:`InputError` (exit 2) listing
-    the choices when ``option`` was not given or names no known system."""
-    from ..geo.crs import require_coords
-
-    try:
-        return require_coords(coords, what, option)
-    except ValueError as exc:
-        raise InputError(f"{option}: {exc}" if coords else str(exc)) from None
 
 
 # ------------------------------------------------------------------------------- facilities
@@ -145,51 +115,21 @@ def add_facility_args(
         )
 
 
-def load_facilities_from_args(args: argparse.Namespace, *, area=None):
-    """Load ``args.facilities`` with the options of :func:`add_facility_args`.
-
-    Parameters
-    ----------
-    args : Namespace
-    area : shapely geometry (WGS84), optional
-        The declared study area (rows far outside it are rejected).
-
-    Returns
-    -------
-    (GeoDataFrame, LoadReport)
-        As :func:`lifecircle.geo.facilities.load_facilities`.
-
-    Raises
-    ------
-    InputError
-        The file does not exist or cannot be read, or a column or the coordinate system is
-        missing or unknown (the message names the file and the field).
-    """
-    from ..geo.facilities import FacilitiesError, load_facilities
-
-    path = resolve_path(args.facilities)
-    require_coords_arg(args.coords, f"--facilities {path}", "--coords")
-    try:
-        return load_facilities(
-            path,
-            args.coords,
-            x=args.x,
-            y=args.y,
-            type_col=args.type_col,
-            name_col=args.name_col,
-            category=getattr(args, "default_category", None),
-            sheet=sheet_name_or_index(args.sheet),
-            area=area,
-            swap_xy=bool(getattr(args, "swap_xy", False)),
-            skip_rows=getattr(args, "skip_rows", None),
-            keep_cols=[c for c in [getattr(args, "capacity_col", None)] if c],
-        )
-    except FileNotFoundError:
-        raise InputError(f"设施文件不存在 (no such file): {path}") from None
-    except PermissionError:
-        raise InputError(f"设施文件无法读取 (permission denied): {path}") from None
-    except (FacilitiesError, OSError, ValueError) as exc:
-        raise InputError(f"设施文件无法读取: {exc}") from None
+def facility_file_from_args(args: argparse.Namespace) -> loading.FacilityFile:
+    """The :class:`~lifecircle.workflow.loading.FacilityFile` of :func:`add_facility_args`."""
+    return loading.FacilityFile(
+        path=args.facilities,
+        coords=args.coords,
+        x=args.x,
+        y=args.y,
+        type_col=args.type_col,
+        name_col=args.name_col,
+        default_category=getattr(args, "default_category", None),
+        sheet=args.sheet,
+        swap_xy=bool(getattr(args, "swap_xy", False)),
+        skip_rows=getattr(args, "skip_rows", None),
+        keep_cols=[c for c in [getattr(args, "capacity_col", None)] if c],
+    )
 
 
 # ---------------------------------------------------------------------------------- residents
@@ -230,26 +170,16 @@ def add_residents_args(group, *, demand_only: bool = False) -> None:
 
 
 def residents_options_from_args(args: argparse.Namespace):
-    """:class:`ResidentsOptions` of the command line, or ``None`` when none was asked for."""
-    from ..workflow.residents import ResidentsOptions
-
-    buildings = args.buildings
-    if buildings is not None and buildings != "osm":
-        buildings = resolve_path(buildings)
-    compounds = getattr(args, "compounds", None)
-    if compounds is not None and compounds != "osm":
-        compounds = resolve_path(compounds)
-    opts = ResidentsOptions(
-        buildings=buildings,
+    """:class:`ResidentsOptions` of the command line, or ``None`` when none was asked for
+    (:func:`lifecircle.workflow.loading.residents_options`)."""
+    return loading.residents_options(
+        buildings=args.buildings,
         population_total=args.population_total,
-        compounds=compounds,
+        compounds=getattr(args, "compounds", None),
         capacity_col=getattr(args, "capacity_col", None),
         access_category=getattr(args, "access_category", "elder_care"),
         standard=getattr(args, "standard", None),
     )
-    if args.population_total is not None and buildings is None:
-        raise InputError("--population-total 需要 --buildings (人口按住宅建筑面积分配到建筑)")
-    return opts if opts.active else None
 
 
 # ---------------------------------------------------------------------------------- network
@@ -258,25 +188,6 @@ def add_network_args(group, *, required: bool = False) -> None:
     group.add_argument(
         "--network", required=required, metavar="PATH", help="路网文件 (.osm/.xml/.pbf/.graphml)"
     )
-
-
-def load_network_from_args(args: argparse.Namespace):
-    """Load ``args.network`` (:func:`lifecircle.geo.network.load_network`).
-
-    Raises
-    ------
-    InputError
-        The file does not exist or cannot be read as a network.
-    """
-    from ..geo.network import load_network
-
-    path = resolve_path(args.network)
-    if not path.exists():
-        raise InputError(f"路网文件不存在 (no such file): {path}")
-    try:
-        return load_network(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"路网文件无法读取: {path}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------- boundaries
@@ -293,67 +204,16 @@ def add_boundary_args(group, *, name_col: bool = False, name: bool = True) -> No
         group.add_argument("--boundary-name-col", metavar="COL", help="边界名称列 (默认自动识别)")
 
 
-def _without_path(message: str, path: Path) -> str:
-    """A loader's message without its leading ``path: `` (the caller names the file once)."""
-    for prefix in (f"{path}: ", f"{path.name}: "):
-        if message.startswith(prefix):
-            return message[len(prefix) :]
-    return message
-
-
-def select_boundary(gdf, wanted: str, path: Path, option: str = "--boundary-name"):
-    """The one boundary named ``wanted`` (``街道`` may be left off), else :class:`InputError`
-    naming the file, the option, the value and the names the file has."""
-    names = gdf["name"].astype(str)
-    want = str(wanted).strip()
-    bare = names.str.replace("街道$", "", regex=True)
-    hit = gdf[(names == want) | (bare == want.removesuffix("街道"))]
-    if len(hit) == 0:
-        raise InputError(
-            f"边界文件 {path}: 没有名为 {want!r} 的边界 ({option}); 文件中有: "
-            + ", ".join(names.head(20))
-            + (" …" if len(names) > 20 else "")
-        )
-    return hit.reset_index(drop=True)
-
-
-def load_boundaries_from_args(args: argparse.Namespace, *, allow_empty: bool = False):
-    """Load ``args.boundaries`` (:func:`lifecircle.geo.boundaries.load_boundaries`), only the
-    one named by ``--boundary-name`` when given.
-
-    Parameters
-    ----------
-    args : Namespace
-        ``boundaries`` and, when present, ``boundary_name`` and ``boundary_name_col``.
-    allow_empty : bool
-        Return a file without any usable polygon (to report it) instead of raising.
-
-    Returns
-    -------
-    (GeoDataFrame, LoadReport)
-
-    Raises
-    ------
-    InputError
-        The file does not exist, cannot be read, has no such column or boundary, or (unless
-        ``allow_empty``) has no polygon; the message names the file once.
-    """
-    from ..geo.boundaries import load_boundaries
-
-    path = resolve_path(args.boundaries)
-    if not path.exists():
-        raise InputError(f"边界文件不存在 (no such file): {path}")
-    try:
-        gdf, report = load_boundaries(path, name_col=getattr(args, "boundary_name_col", None))
-    except OSError as exc:
-        raise InputError(f"边界文件无法读取 (cannot read): {path}: {exc}") from None
-    except ValueError as exc:
-        raise InputError(f"边界文件 {path}: {_without_path(str(exc), path)}") from None
-    if len(gdf) == 0 and not allow_empty:
-        raise InputError(f"边界文件 {path}: 没有可用的边界面 (no polygon)")
-    if getattr(args, "boundary_name", None):
-        gdf = select_boundary(gdf, args.boundary_name, path)
-    return gdf, report
+def boundary_file_from_args(args: argparse.Namespace) -> loading.BoundaryFile | None:
+    """``--boundaries`` (with ``--boundary-name``/``--boundary-name-col``) as a
+    :class:`~lifecircle.workflow.loading.BoundaryFile`; None when not given."""
+    if not args.boundaries:
+        return None
+    return loading.BoundaryFile(
+        args.boundaries,
+        name=getattr(args, "boundary_name", None),
+        name_col=getattr(args, "boundary_name_col", None),
+    )
 
 
 # ------------------------------------------------------------------------------- population
@@ -368,42 +228,10 @@ def add_population_args(group) -> None:
     )
 
 
-def population_path_from_args(args: argparse.Namespace) -> Path | None:
-    """``args.population`` resolved (None when not given).
-
-    Raises
-    ------
-    InputError
-        The file does not exist.
-    """
-    if not args.population:
-        return None
-    path = resolve_path(args.population)
-    if not path.exists():
-        raise InputError(f"人口文件不存在 (no such file): {path}")
-    return path
-
-
-def share60_from_args(args: argparse.Namespace) -> float | None:
-    """The 60+ share: ``--share60``, else the census share of ``--district``, else None.
-
-    Raises
-    ------
-    InputError
-        ``--share60`` outside [0, 1], or a district the census table does not have.
-    """
-    if args.share60 is not None:
-        if not 0.0 <= args.share60 <= 1.0:
-            raise InputError(f"--share60 应在 0 与 1 之间, 不是 {args.share60}")
-        return float(args.share60)
-    if args.district:
-        from ..geo.population import district_age_share
-
-        try:
-            return district_age_share(None, args.district)
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise InputError(f"--district {args.district}: {exc}") from None
-    return None
+def population_from_args(args: argparse.Namespace) -> loading.PopulationFile:
+    """``--population``, ``--share60`` and ``--district`` as a
+    :class:`~lifecircle.workflow.loading.PopulationFile`."""
+    return loading.PopulationFile(args.population, args.share60, args.district)
 
 
 # ------------------------------------------------------------------------------ walking
@@ -440,26 +268,6 @@ def add_max_snap_arg(group) -> None:
 
 
 # --------------------------------------------------------------------------------- printing
-def rejection_text(r: Rejection, *, file: bool = False, value: bool = True) -> str:
-    """One rejected row in Chinese: ``[file ]第 n 行, 字段 f: reason[ (值: v)]``."""
-    where = f"第 {r.row} 行" if r.row is not None else "文件"
-    field = f", 字段 {r.field}" if r.field else ""
-    val = f" (值: {r.value})" if value and r.value is not None else ""
-    src = f"{r.file} " if file else ""
-    return f"{src}{where}{field}: {r.reason}{val}"
-
-
-def print_rejections(reports: LoadReport | Iterable[LoadReport | None], prefix: str) -> None:
-    """Print every rejection of one or more reports, one line each, after ``prefix``."""
-    if isinstance(reports, LoadReport):
-        reports = [reports]
-    for rep in reports:
-        if rep is None:
-            continue
-        for r in rep.rejections:
-            print(f"{prefix}{r}")
-
-
 # ----------------------------------------------------------------- the one-command pipeline
 def output_dir(text: str) -> Path:
     """``--out DIR`` of the pipeline commands (an existing file is refused)."""
@@ -467,6 +275,11 @@ def output_dir(text: str) -> Path:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: 已存在且不是目录")
     return out
+
+
+def say(line: str) -> None:
+    """Print one console line at once (flushed: a log shows it before a long step)."""
+    print(line, flush=True)
 
 
 def step_printer(t0: float):

@@ -1,4 +1,5 @@
-"""Check the package's shape: no function over 120 lines, no import circles, layers one way.
+"""Check the package's shape: no function over 120 lines, no import circles, layers one way,
+command modules thin.
 
 Run ``python -m lifecircle.scripts.check_structure`` (exit 1 and a list when something is
 wrong); ``tests/test_structure.py`` runs the same checks.
@@ -56,27 +57,16 @@ def modules(root: Path = ROOT) -> dict[str, Path]:
     return out
 
 
-def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
-    first = node.body[0] if node.body else None
-    if (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
-        return first.end_lineno - first.lineno + 1
-    return 0
-
-
 def long_functions(root: Path = ROOT, limit: int = MAX_LINES) -> list[LongFunction]:
-    """Functions (and methods) with more than ``limit`` lines of code: signature, decorators and
-    body, not counting the docstring (numpydoc parameter lists are documentation, not code)."""
+    """Functions (and methods) longer than ``limit`` lines, counted from the first decorator
+    (or ``def``) to the last line, docstring and comments included: what a reader scrolls."""
     found = []
     for path in modules(root).values():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                n = node.end_lineno - start + 1 - _docstring_lines(node)
+                n = node.end_lineno - start + 1
                 if n > limit:
                     found.append(LongFunction(str(path.relative_to(root)), node.name, n))
     return found
@@ -172,12 +162,40 @@ def layer_violations(graph: dict[str, set[str]]) -> list[str]:
     return bad
 
 
+#: What a command module (``scripts/cmd_*.py``) may import: the workflow, the CLI's own helpers
+#: and the constants of the lowest layer (defaults shown in ``--help``).
+CLI_IMPORTS = {"workflow", "scripts", "settings", "errors"}
+#: Longest function of a command module other than ``register`` (the argparse declarations).
+CLI_MAX_LINES = 40
+
+
+def thin_cli_problems(root: Path = ROOT) -> list[str]:
+    """Command modules holding logic: importing below the workflow, or a function (other than
+    ``register``) longer than :data:`CLI_MAX_LINES` — a command parses, calls one workflow
+    function and prints."""
+    graph = import_graph(root)
+    problems = []
+    for name, path in modules(root).items():
+        if not name.startswith(f"{PACKAGE}.scripts.cmd_"):
+            continue
+        for target in sorted(graph[name]):
+            if target.split(".")[1] not in CLI_IMPORTS:
+                problems.append(f"{name} imports {target} (a command calls lifecircle.workflow)")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name != "register":
+                n = node.end_lineno - node.lineno + 1
+                if n > CLI_MAX_LINES:
+                    problems.append(f"{name}.{node.name} has {n} lines (> {CLI_MAX_LINES})")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print what is wrong; exit code 1 when anything is."""
     graph = import_graph()
     problems = [str(f) for f in long_functions()]
     problems += ["import circle: " + " ⇄ ".join(c) for c in import_cycles(graph)]
     problems += layer_violations(graph)
+    problems += thin_cli_problems()
     for p in problems:
         print(p)
     print(f"{len(graph)} modules checked: {len(problems)} problem(s)")

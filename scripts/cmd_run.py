@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-from ..errors import InputError
-from ._common import add_allow_partial_arg, output_dir, resolve_path, run_pipeline_and_print
+from ..workflow.configs import RunRequest, load_run_inputs
+from ._common import add_allow_partial_arg, output_dir, run_pipeline_and_print, say
 
 
 def register(subparsers) -> None:
@@ -62,71 +61,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_config(text: str) -> Path:
-    """A config path as given; else a packaged street config by name or by relative path."""
-    from ..analysis.runconfig import street_config_file
-    from ..settings import PACKAGE_DATA
-
-    path = Path(text).expanduser()
-    if path.is_file():
-        return path
-    candidates = [
-        street_config_file(text),
-        PACKAGE_DATA / "districts" / f"{text}.yaml",
-        PACKAGE_DATA.parent / text,
-    ]
-    if not text.endswith((".yaml", ".yml")):
-        candidates.append(street_config_file(text + "街道"))
-    for cand in candidates:
-        if cand.is_file():
-            return cand
-    known = sorted(p.stem for p in (PACKAGE_DATA / "streets").glob("*.yaml"))
-    raise InputError(f"--config {text}: 文件不存在; 内置街道配置: {', '.join(known)}")
-
-
 def run(args: argparse.Namespace) -> int:
-    """Load the config and its inputs, run the pipeline, print the summary and the files."""
-    from ..analysis.runconfig import RunConfigError, is_district_config, load_run_config
-    from ..workflow import config_inputs
-
+    """Load the config and its inputs (:func:`lifecircle.workflow.configs.load_run_inputs`),
+    run the pipeline, print the summary and the files."""
     t0 = time.perf_counter()
-    path = resolve_config(args.config)
-    if is_district_config(path):
-        return _run_district(path, args, t0)
-    try:
-        cfg = load_run_config(path)
-    except (RunConfigError, FileNotFoundError) as exc:
-        raise InputError(str(exc)) from None
-    if args.boundaries:
-        path_b = resolve_path(args.boundaries)
-        if not path_b.is_file():
-            raise InputError(f"--boundaries {path_b}: 边界文件不存在 (no such file)")
-        cfg["boundary"] = {**cfg["boundary"], "file": str(path_b)}
-    if args.boundary_name:
-        cfg["boundary"] = {**cfg["boundary"], "name": args.boundary_name}
     out = output_dir(args.out)
-    print(f"{cfg['street']}: 配置 {path}")
-    print("读取数据 (边界、路网、设施、人口) …", flush=True)
-    inputs = config_inputs(cfg, args.network, cache_folder=args.cache_folder)
-    return run_pipeline_and_print(inputs, out, args, t0)
-
-
-def _run_district(path: Path, args: argparse.Namespace, t0: float) -> int:
-    """A district config: every street on one network (:mod:`lifecircle.workflow.district`)."""
-    from ..analysis.runconfig import RunConfigError, load_district_config
-    from ..workflow.district import district_inputs
-
-    if args.boundaries or args.boundary_name:
-        raise InputError(
-            "区配置的街道边界写在配置中 (streets / street_boundaries): "
-            "--boundaries/--boundary-name 只用于街道配置"
-        )
-    try:
-        cfg = load_district_config(path)
-    except (RunConfigError, FileNotFoundError) as exc:
-        raise InputError(str(exc)) from None
-    out = output_dir(args.out)
-    print(f"{cfg['district']}: 区配置 {path}")
-    print("读取数据 (各街道边界、一个路网、设施、人口) …", flush=True)
-    inputs = district_inputs(cfg, args.network, cache_folder=args.cache_folder)
+    request = RunRequest(
+        config=args.config,
+        network=args.network,
+        boundaries=args.boundaries,
+        boundary_name=args.boundary_name,
+        cache_folder=args.cache_folder,
+    )
+    inputs = load_run_inputs(request, echo=say)
     return run_pipeline_and_print(inputs, out, args, t0)

@@ -11,23 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..workflow.configs import config_schema, schema_names
+
 
 def register(subparsers) -> None:
     """Add the ``schema`` subcommand."""
-    from ..analysis.runconfig import SCHEMAS
-
     p = subparsers.add_parser(
         "schema",
         help="print the JSON Schema of a config (run-config)",
         description="配置文件的 JSON Schema（编辑器据此校验与补全 YAML）",
     )
-    p.add_argument("name", choices=sorted(SCHEMAS), help="which config")
+    p.add_argument("name", choices=schema_names(), help="which config")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the schema as JSON."""
-    from ..analysis.runconfig import run_config_schema
-
-    print(json.dumps(run_config_schema(args.name), ensure_ascii=False, indent=2))
+    print(json.dumps(config_schema(args.name), ensure_ascii=False, indent=2))
     return 0
