@@ -532,7 +532,9 @@ __all__ += [
 ]
 
 #: File suffixes :func:`load_network` understands, and the reader each one selects.
-NETWORK_SUFFIXES = {".osm": "xml", ".xml": "xml", ".pbf": "pbf", ".graphml": "graphml"}
+NETWORK_SUFFIXES = {
+    ".osm": "xml", ".xml": "xml", ".pbf": "pbf", ".graphml": "graphml", ".graphml.gz": "graphml",
+}  # fmt: skip
 
 #: Edge attributes whose change keeps a node when simplifying (a street's name or class changes).
 _SIMPLIFY_KEEP_ATTRS = ("name", "highway")
@@ -762,8 +764,14 @@ def network_from_graphml(
     path = _existing(path)
     report = LoadReport(str(path))
     try:
-        G = ox.load_graphml(path)
-    except (ParseError, KeyError, ValueError, TypeError) as exc:
+        if path.name.lower().endswith(".gz"):  # a run's network.graphml.gz
+            import gzip
+
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                G = ox.load_graphml(graphml_str=fh.read())
+        else:
+            G = ox.load_graphml(path)
+    except (ParseError, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
         raise ValueError(f"{path}: not a readable osmnx GraphML file ({exc})") from exc
     if G.number_of_nodes() == 0:
         raise ValueError(f"{path}: the GraphML graph has no nodes")
@@ -859,11 +867,13 @@ def load_network(path, **kw) -> WalkNetwork:
     """Load a walking network from a file, choosing the reader by suffix.
 
     ``.osm``/``.xml`` → :func:`network_from_osm_xml`, ``.pbf`` (``.osm.pbf``) →
-    :func:`network_from_pbf`, ``.graphml`` → :func:`network_from_graphml`. Keyword arguments go
-    to the reader.
+    :func:`network_from_pbf`, ``.graphml`` (``.graphml.gz``) → :func:`network_from_graphml`.
+    Keyword arguments go to the reader.
     """
     path = Path(path)
-    kind = NETWORK_SUFFIXES.get(path.suffix.lower())
+    name = path.name.lower()
+    suffix = ".graphml.gz" if name.endswith(".graphml.gz") else path.suffix.lower()
+    kind = NETWORK_SUFFIXES.get(suffix)
     if kind is None:
         raise ValueError(
             f"{path}: unknown network file type {path.suffix!r}; "
@@ -880,7 +890,8 @@ def load_network(path, **kw) -> WalkNetwork:
 def save_network(net: WalkNetwork, path) -> Path:
     """Save a network's graph as GraphML (a cache that :func:`network_from_graphml` reloads).
 
-    The graph is marked as already cleaned, so reloading it skips the walkability filter.
+    The graph is marked as already cleaned, so reloading it skips the walkability filter. A
+    path ending in ``.gz`` is gzip-compressed (about 8× smaller).
     """
     import osmnx as ox
 

@@ -25,6 +25,7 @@ from ..vocabulary import (
     gain_label,
     table_words,
 )
+from .district import district_blocks, district_name, is_district_table
 from .tables import check_table, ordered_categories, table_groups, targets_table, with_thresholds
 
 
@@ -162,7 +163,11 @@ def report_blocks(
     from ..settings import PROFILES
 
     words = table_words(table)
-    blocks: list = [("h1", f"{street} 15分钟社区生活圈评估报告")]
+    district = is_district_table(table)
+    if district:
+        street, n_streets = district_name(table)
+    title = f"{street} 15分钟社区生活圈评估报告"
+    blocks: list = [("h1", f"{title}（{n_streets} 个街道）" if district else title)]
     meta = f"生成日期：{date.today().isoformat()}"
     if profile and profile in PROFILES:
         meta += f"；步行速度：{PROFILES[profile].label}"
@@ -172,7 +177,12 @@ def report_blocks(
 
     groups = table_groups(table)
     fig = key_figures(groups[0][1], blind_spots, sites, n_sites)
-    blocks += _findings(table, groups, blind_spots, sites, targets, site_minutes, n_sites, words)
+    if district:
+        blocks += district_blocks(table, words)
+    else:
+        blocks += _findings(
+            table, groups, blind_spots, sites, targets, site_minutes, n_sites, words
+        )
     blocks += _coverage_section(groups, charts, words)
     blocks += _blind_section(fig, map_path, words)
     blocks += _sites_section(fig, site_minutes, n_sites, words)

@@ -6,7 +6,8 @@
         [--profile elderly] [--basemap none|osm|positron] --out studio.html
 
 Reads ``DIR/coverage.gpkg`` (layers ``nodes``, ``facilities``, ``boundaries``) and the walking
-network the coverage run used (``--network``, else ``DIR/network.graphml``); ``--sites DIR``
+network the coverage run used (``--network``, else the network a ``lifecircle run`` folder keeps,
+``DIR/network.graphml.gz``, or ``DIR/network.graphml``); ``--sites DIR``
 places the sites of ``lifecircle site`` when the page opens. Writes one self-contained HTML
 file (:func:`lifecircle.workflow.studio.studio_from_outputs`).
 """
@@ -33,7 +34,12 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument(
-        "--coverage", required=True, metavar="DIR", help="lifecircle coverage 的输出目录"
+        "--coverage",
+        "--run",
+        dest="coverage",
+        required=True,
+        metavar="DIR",
+        help="lifecircle run 或 coverage 的输出目录 (run 的目录自带路网 network.graphml.gz)",
     )
     common.add_network_args(p)
     p.add_argument("--sites", metavar="DIR", help="lifecircle site 的输出目录 (打开时放置其站点)")

@@ -193,6 +193,17 @@ def test_district_run_offline_on_the_jingan_network(shared_data, tmp_path, capsy
     for _, g in rank.groupby("步行分钟"):
         assert g["路网节点覆盖率"].is_monotonic_decreasing and g["排名"].tolist() == [1, 2]
     assert rank["盲区路网节点"].tolist() == [523, 5, 501, 5, 471, 5]
+    # the report speaks per street, in network nodes (no population given), never of people
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# 测试区 15分钟社区生活圈评估报告（2 个街道）\n")
+    findings = md[md.index("## 一、主要结论") : md.index("## 二、")]
+    assert "需求口径：路网节点（每个节点权重 1，不是人数）；测试区共 2 个街道" in findings
+    assert "为老服务 路网节点覆盖率最低的街道：5 分钟 静安区 0.0%（全区 1.5%）" in findings
+    assert (
+        "为老服务 15 分钟服务盲区路网节点（单位：路网节点）：黄浦区 471、静安区 5；"
+        "全区合计 476 个路网节点"
+    ) in findings
+    assert "人口" not in findings and "| 测试区 | 476 |" in findings
     html = (out / "map_offline.html").read_text(encoding="utf-8")
     names = ("区界：测试区", "街道：黄浦区", "街道：静安区")  # layer names, JSON-escaped
     assert "lc-street-select" in html and all(json.dumps(n)[1:-1] in html for n in names)

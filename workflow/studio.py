@@ -149,8 +149,9 @@ def studio_from_outputs(
     sites_dir=None,
 ):
     """``lifecircle studio``: the studio from a coverage run's folder (``coverage.gpkg``: layers
-    ``nodes``, ``facilities``, ``boundaries``) and its walking network (``network``, else
-    ``coverage_dir/network.graphml``); ``sites_dir`` (``sites.gpkg``) adds its sites.
+    ``nodes``, ``facilities``, ``boundaries``) and its walking network (``network``, else the
+    one a ``lifecircle run`` folder keeps, ``coverage_dir/network.graphml.gz``, or
+    ``network.graphml``); ``sites_dir`` (``sites.gpkg``) adds its sites.
 
     Raises
     ------
@@ -163,7 +164,11 @@ def studio_from_outputs(
     gpkg = d / "coverage.gpkg"
     if not gpkg.exists():
         raise InputError(f"{gpkg}: 文件不存在; 先运行 lifecircle coverage --out {d}")
-    net_path = Path(network) if network else d / "network.graphml"
+    if network:
+        net_path = Path(network)
+    else:  # a run folder keeps its network (network.graphml.gz); an older folder network.graphml
+        saved = [d / "network.graphml.gz", d / "network.graphml"]
+        net_path = next((p for p in saved if p.exists()), saved[0])
     if not net_path.exists():
         raise InputError(
             f"路网文件不存在: {net_path}; 用 --network 给出覆盖分析所用的路网文件 (.osm/.pbf/.graphml)"
