@@ -45,6 +45,7 @@ Schema (defaults shown; ``data/streets/*.yaml`` are complete examples)
     population:
       source: none                  # none: one per network node | file
       file: null                    # polygons with a count column, or a raster
+      coords: null                  # required for a CSV/Excel table: wgs84 | gcj02 | bd09 | EPSG:n
       count_col: population
       age_file: null                # census age JSON (share of 60+ per district)
       age_district: null            # district to read from age_file (default: district)
@@ -301,11 +302,18 @@ class PopulationSpec(_Spec):
 
     source: Literal["none", "file"] = Field("none", description="none: one per network node")
     file: Text = None
+    coords: str | int | None = Field(
+        None,
+        description="coordinate system of a CSV/Excel table (required there, no default): "
+        "wgs84 | gcj02 (高德/腾讯) | bd09 (百度) | EPSG:n; vector files and rasters use their own",
+    )
     count_col: Text = "population"
     age_file: Text = Field(None, description="census age JSON (share of 60+ per district)")
     age_district: Text = Field(None, description="district in age_file (default: district)")
     share60: Share | None = Field(None, description="explicit 60+ share, overrides age_file")
     required: StrictBool = True
+
+    _coords = field_validator("coords")(lambda cls, v: None if v is None else _known_coords(v))
 
 
 class SitingSpec(_Spec):
@@ -603,6 +611,7 @@ def _check(cfg: RunSettings, ck: _Paths) -> None:
         ck.fail("network.file", "network.source 是 file: 请写出 .osm/.pbf/.graphml 文件")
     if cfg.population.source == "file" and not cfg.population.file:
         ck.fail("population.file", "population.source 是 file: 请写出人口文件")
+    _check_population_coords(cfg.population, ck)
     for p in cfg.profiles:
         for m in cfg.minutes:
             try:
@@ -620,6 +629,15 @@ def _check(cfg: RunSettings, ck: _Paths) -> None:
             ck.fail(f"facilities[{i}].category", f"{f.category!r} {outside}")
     if cfg.siting is not None and cfg.siting.category not in cats:
         ck.fail("siting.category", f"{cfg.siting.category!r} {outside}")
+
+
+def _check_population_coords(pop: PopulationSpec, ck: _Paths) -> None:
+    """A population table (CSV/Excel) must declare its coordinate system (no default)."""
+    from ..geo.crs import missing_coords_message
+    from ..geo.population import population_needs_coords
+
+    if pop.source == "file" and pop.coords is None and population_needs_coords(pop.file):
+        ck.fail("population.coords", missing_coords_message(f"人口表 {pop.file}", "coords:"))
 
 
 def _facilities(cfg: RunConfig, ck: _Paths) -> list[dict]:

@@ -5,8 +5,16 @@ Sources
 * a raster (GeoTIFF etc., any CRS; WorldPop-style persons per cell): every cell with data becomes
   a cell polygon with its count;
 * polygons with a count column (grid cells, buildings, residential compounds) from GeoJSON, GPKG,
-  Shapefile, or a CSV of cells with ``lon_min``/``lat_min``/``lon_max``/``lat_max`` (like the shared
-  0.01° grid) or of points with ``lon``/``lat``.
+  Shapefile, or a CSV/Excel table of cells with ``lon_min``/``lat_min``/``lon_max``/``lat_max``
+  (like the shared 0.01° grid) or of points with ``lon``/``lat``.
+
+Coordinate systems
+------------------
+A table of numbers carries no coordinate system, so its system must be declared (``coords=``,
+``--population-coords``, ``population.coords`` in a run config): ``wgs84``, ``gcj02``, ``bd09``
+or an EPSG code; there is no default (GCJ-02 lies about 500 m from WGS84, more than a 5-minute
+walk). GCJ-02/BD-09 tables are converted to WGS84. Vector files and rasters use their own CRS;
+one without a CRS needs the declaration too.
 
 Distribution (:func:`distribute_to_points`)
 ------------------------------------------
@@ -36,12 +44,20 @@ import shapely
 from pyproj import CRS
 
 from ..settings import WGS84, data_dir
-from .crs import metric_crs_for
-from .features import read_vector
+from .crs import (
+    COORDS_CHOICES,
+    looks_like_degrees,
+    metric_crs_for,
+    missing_coords_message,
+    normalize_coords,
+)
 from .report import LoadReport
 
 __all__ = [
     "RASTER_SUFFIXES",
+    "TABLE_SUFFIXES",
+    "check_declared_values",
+    "population_needs_coords",
     "apply_age_share",
     "demand_from_network",
     "distribute_to_points",
@@ -51,6 +67,8 @@ __all__ = [
 ]
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc", ".bil")
+#: Tables of numbers (cells or points) without a coordinate system of their own.
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
 _COUNT_NAMES = ("population", "pop", "人口", "总人口", "count", "value", "persons")
 _BOX_NAMES = (
     ("lon_min", "lat_min", "lon_max", "lat_max"),
@@ -62,14 +80,34 @@ CENSUS_JSON = Path("population") / "shanghai_district_age_2020_census.json"
 
 
 # --------------------------------------------------------------------------- loading
-def _load_raster(path: Path, band: int, crs, clip, report: LoadReport) -> gpd.GeoDataFrame:
+_COORDS_OPTION = "coords= / --population-coords / population.coords"
+
+
+def _no_crs_message(path: Path, kind: str) -> str:
+    return (
+        f"{path.name}: {kind}没有坐标系 (the file has no CRS): 用 {_COORDS_OPTION} 指定 "
+        f"{COORDS_CHOICES}"
+    )
+
+
+def _raster_crs(coords, path: Path) -> CRS:
+    """The declared CRS of a raster without one (an EPSG code or wgs84; never GCJ-02/BD-09)."""
+    if coords is None:
+        raise ValueError(_no_crs_message(path, "栅格"))
+    system = normalize_coords(coords)
+    if system in ("gcj02", "bd09"):
+        raise ValueError(
+            f"{path.name}: {system} 栅格无法直接使用, 请先重投影到 WGS84 或 EPSG 坐标系"
+        )
+    return CRS.from_user_input(WGS84 if system == "wgs84" else system)
+
+
+def _load_raster(path: Path, band: int, coords, clip, report: LoadReport) -> gpd.GeoDataFrame:
     import rasterio
     from rasterio.windows import Window, from_bounds
 
     with rasterio.open(path) as src:
-        rcrs = src.crs or (CRS.from_user_input(crs) if crs else None)
-        if rcrs is None:
-            raise ValueError(f"{path}: the raster has no CRS; give crs=")
+        rcrs = src.crs or _raster_crs(coords, path)
         window = None
         if clip is not None:
             gs = _as_geoseries(clip).to_crs(rcrs)
@@ -118,36 +156,121 @@ def _load_raster(path: Path, band: int, crs, clip, report: LoadReport) -> gpd.Ge
     return gdf[~negative].reset_index(drop=True)
 
 
-def _read_table(path: Path, layer, crs) -> gpd.GeoDataFrame:
-    if path.suffix.lower() in (".csv", ".txt"):
-        df = pd.read_csv(path, encoding="utf-8-sig")
-        low = {c.lower(): c for c in df.columns}
-        for names in _BOX_NAMES:
-            if all(n in low for n in names):
-                b = [pd.to_numeric(df[low[n]], errors="coerce").to_numpy() for n in names]
-                ok = np.all([np.isfinite(a) for a in b], axis=0)
-                geoms = np.full(len(df), None, dtype=object)
-                geoms[ok] = shapely.box(*(a[ok] for a in b))
-                return gpd.GeoDataFrame(df, geometry=geoms, crs=crs or WGS84)
-        for names in _POINT_NAMES:
-            if all(n in low for n in names):
-                x, y = (pd.to_numeric(df[low[n]], errors="coerce").to_numpy() for n in names)
-                geoms = np.full(len(df), None, dtype=object)
-                ok = np.isfinite(x) & np.isfinite(y)
-                geoms[ok] = shapely.points(x[ok], y[ok])
-                return gpd.GeoDataFrame(df, geometry=geoms, crs=crs or WGS84)
+def population_needs_coords(path: str | Path) -> bool:
+    """Whether a population file is a table of numbers (CSV/Excel) whose coordinate system must
+    be declared: it carries none of its own."""
+    return Path(path).suffix.lower() in TABLE_SUFFIXES
+
+
+def _table_frame(path: Path, sheet) -> pd.DataFrame:
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        return pd.read_excel(path, sheet_name=0 if sheet is None else sheet)
+    return pd.read_csv(path, encoding="utf-8-sig")
+
+
+def _table_geometry(df: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(geometries, x, y) of a cell or point table; x/y are the coordinates as written."""
+    low = {str(c).lower(): c for c in df.columns}
+    for names in _BOX_NAMES:
+        if all(n in low for n in names):
+            b = [pd.to_numeric(df[low[n]], errors="coerce").to_numpy(dtype=float) for n in names]
+            ok = np.all([np.isfinite(a) for a in b], axis=0)
+            geoms = np.full(len(df), None, dtype=object)
+            geoms[ok] = shapely.box(*(a[ok] for a in b))
+            return geoms, np.concatenate([b[0], b[2]]), np.concatenate([b[1], b[3]])
+    for names in _POINT_NAMES:
+        if all(n in low for n in names):
+            x, y = (pd.to_numeric(df[low[n]], errors="coerce").to_numpy(dtype=float) for n in names)
+            geoms = np.full(len(df), None, dtype=object)
+            ok = np.isfinite(x) & np.isfinite(y)
+            geoms[ok] = shapely.points(x[ok], y[ok])
+            return geoms, x, y
+    raise ValueError(
+        f"{path}: 没有格网边界列 (no cell bounds: lon_min, lat_min, lon_max, lat_max) 或点坐标列 "
+        f"(point columns: lon, lat 或 x, y); 文件中的列: {list(df.columns)}"
+    )
+
+
+def check_declared_values(x, y, system: str, what: str) -> None:
+    """``ValueError`` when coordinates contradict their declared system: degree-looking values
+    declared as a projected (metric) system, values beyond ±180/±90 declared as degrees, or
+    lat/lon swapped (most points outside China, but inside it read the other way round)."""
+    from pyproj import CRS as _CRS
+
+    from .crs import out_of_china
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return
+    x, y = x[ok], y[ok]
+    geographic = system in ("wgs84", "gcj02", "bd09") or _CRS.from_user_input(system).is_geographic
+    if not geographic:
+        if looks_like_degrees(x, y):
+            raise ValueError(
+                f"{what}: 坐标值看起来是经纬度 (values look like degrees), 不是 {system} 的投影坐标 "
+                f"(projected metres), 如 ({x[0]:g}, {y[0]:g}); 经纬度请声明为 wgs84, gcj02 或 bd09"
+            )
+        return
+    if not looks_like_degrees(x, y):
         raise ValueError(
-            f"{path}: no cell bounds (lon_min, lat_min, lon_max, lat_max) or point columns "
-            f"(lon, lat) found; columns: {list(df.columns)}"
+            f"{what}: 声明为 {system} (经纬度), 但坐标值不是经纬度 (values are not degrees), 如 "
+            f"({x[0]:g}, {y[0]:g}); 投影坐标请声明 EPSG:xxxx (如 EPSG:4547)"
         )
-    return read_vector(path, layer, crs)
+    swapped = out_of_china(x, y) & ~out_of_china(y, x)
+    if swapped.mean() > 0.5:
+        raise ValueError(
+            f"{what}: 大多数点的经纬度看起来互换了 (lat/lon look swapped), 如 ({x[0]:g}, {y[0]:g}); "
+            "请检查经度列 (lon/x) 与纬度列 (lat/y)"
+        )
+
+
+def _in_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
+    """A frame whose coordinates are written in ``system`` (any CRS label), in WGS84."""
+    from .crs import to_wgs84
+
+    return to_wgs84(gdf.set_crs(None, allow_override=True), system)
+
+
+def _read_table(path: Path, layer, coords) -> gpd.GeoDataFrame:
+    """A CSV/Excel table of cells or points in its declared system, returned in WGS84."""
+    if coords is None:
+        raise ValueError(missing_coords_message(f"人口表 {path.name}", _COORDS_OPTION))
+    system = normalize_coords(coords)
+    df = _table_frame(path, layer)
+    geoms, x, y = _table_geometry(df, path)
+    check_declared_values(x, y, system, f"人口表 {path.name}")
+    return _in_wgs84(gpd.GeoDataFrame(df, geometry=geoms, crs=WGS84), system)
+
+
+def _read_population_vector(path: Path, layer, coords, report: LoadReport) -> gpd.GeoDataFrame:
+    """A vector file: its own CRS; a declaration only for a file without one, or to read
+    GCJ-02/BD-09 lon/lat mislabelled as WGS84."""
+    frame = gpd.read_file(path, layer=layer)
+    system = None if coords is None else normalize_coords(coords)
+    if frame.crs is None:
+        if system is None:
+            raise ValueError(_no_crs_message(path, "文件"))
+        xy = shapely.get_coordinates(frame.geometry.to_numpy())
+        check_declared_values(xy[:, 0], xy[:, 1], system, f"人口文件 {path.name}")
+        return _in_wgs84(frame, system)
+    if system in ("gcj02", "bd09"):
+        if not CRS.from_user_input(frame.crs).is_geographic:
+            raise ValueError(
+                f"{path.name}: 声明为 {system}, 但文件是投影坐标系 {frame.crs.to_string()} "
+                f"(declared {system} but the file is projected); {system} 是经纬度"
+            )
+        return _in_wgs84(frame, system)
+    if system is not None and system != normalize_coords(frame.crs):
+        report.note(f"使用文件自带的坐标系 {frame.crs.to_string()} (声明为 {system})")
+    return frame
 
 
 def load_population(
     path: str | Path,
     count_col: str = "population",
-    layer: str | None = None,
-    crs: str | int | CRS | None = None,
+    layer: str | int | None = None,
+    coords: str | int | CRS | None = None,
     clip=None,
     band: int = 1,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
@@ -156,14 +279,19 @@ def load_population(
     Parameters
     ----------
     path : str or Path
-        A raster (``.tif`` ...; cells become polygons) or a vector/CSV table of counted polygons
-        or points (see the module docstring).
+        A raster (``.tif`` ...; cells become polygons), a vector file of counted polygons or
+        points, or a CSV/Excel table of cells or points (see the module docstring).
     count_col : str
         Count column of tables. With the default, ``pop``/``人口``/``count``/``value`` are tried too.
-    layer : str, optional
-        Layer of a multi-layer vector file.
-    crs : optional
-        CRS of a CSV (default WGS84) or of a file/raster without one.
+    layer : str or int, optional
+        Layer of a multi-layer vector file, or the sheet of an Excel table.
+    coords : str, int or CRS
+        The system the coordinates are written in: ``wgs84``, ``gcj02`` (高德/腾讯), ``bd09``
+        (百度) or an EPSG code. **Required for CSV/Excel tables** (there is no default: GCJ-02 is
+        about 500 m from WGS84) and for a vector file or raster without a CRS of its own; a
+        vector file with a CRS needs none (``gcj02``/``bd09`` read its lon/lat in that system).
+        Values that contradict it (degrees declared metric, metres declared degrees, lat/lon
+        swapped) raise ``ValueError``.
     clip : geometry, GeoSeries or GeoDataFrame, optional
         Read only the raster window covering this (WGS84 when a bare geometry).
     band : int
@@ -173,20 +301,29 @@ def load_population(
     -------
     (GeoDataFrame, LoadReport)
         Columns ``pop`` (float), ``src_row`` (1-based row, or cell number for rasters), geometry in
-        the source CRS. Rows with a missing, non-numeric or negative count or no geometry are
-        rejected in the report.
+        the raster's or vector file's CRS (tables and declared systems: WGS84). Rows with a
+        missing, non-numeric or negative count or no geometry are rejected in the report.
+
+    Raises
+    ------
+    ValueError
+        A table (or a file without a CRS) without ``coords``, with the choices; values that
+        contradict the declared system; no count column.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     report = LoadReport(str(path))
     if path.suffix.lower() in RASTER_SUFFIXES:
-        gdf = _load_raster(path, band, crs, clip, report)
+        gdf = _load_raster(path, band, coords, clip, report)
         report.n_loaded = len(gdf)
         report.stats["total"] = float(gdf["pop"].sum())
         return gdf, report
 
-    gdf = _read_table(path, layer, crs)
+    if population_needs_coords(path):
+        gdf = _read_table(path, layer, coords)
+    else:
+        gdf = _read_population_vector(path, layer, coords, report)
     col = count_col
     if col not in gdf.columns:
         low = {str(c).lower(): c for c in gdf.columns}

@@ -218,8 +218,14 @@ def boundary_file_from_args(args: argparse.Namespace) -> loading.BoundaryFile | 
 
 # ------------------------------------------------------------------------------- population
 def add_population_args(group) -> None:
-    """Add ``--population PATH``, ``--share60 F`` and ``--district NAME``."""
-    group.add_argument("--population", metavar="PATH", help="人口 (栅格或带人口数的面/格网)")
+    """Add ``--population PATH``, ``--population-coords SYS``, ``--share60 F``, ``--district``."""
+    group.add_argument("--population", metavar="PATH", help="人口 (栅格或带人口数的面/格网/点)")
+    group.add_argument(
+        "--population-coords",
+        metavar="SYS",
+        help="人口表 (CSV/XLSX) 的坐标系 (必填, 无默认): wgs84, gcj02 (高德/腾讯), bd09 (百度) 或 "
+        "EPSG:xxxx; 自带坐标系的 GeoJSON/GPKG/栅格不需要",
+    )
     group.add_argument("--share60", type=float, metavar="F", help="60岁以上人口比例 (如 0.306)")
     group.add_argument(
         "--district",
@@ -229,9 +235,11 @@ def add_population_args(group) -> None:
 
 
 def population_from_args(args: argparse.Namespace) -> loading.PopulationFile:
-    """``--population``, ``--share60`` and ``--district`` as a
+    """``--population``, ``--population-coords``, ``--share60`` and ``--district`` as a
     :class:`~lifecircle.workflow.loading.PopulationFile`."""
-    return loading.PopulationFile(args.population, args.share60, args.district)
+    return loading.PopulationFile(
+        args.population, args.share60, args.district, args.population_coords
+    )
 
 
 # ------------------------------------------------------------------------------ walking

@@ -4,7 +4,7 @@
 
     lifecircle coverage --network PATH | --boundary-osm RELATION_ID  --boundaries PATH \\
         --facilities PATH --coords gcj02 --minutes 5 10 15 --profile elderly \\
-        [--population PATH] --out DIR
+        [--population PATH [--population-coords SYS]] --out DIR
 
 Writes
 

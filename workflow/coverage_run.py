@@ -76,15 +76,16 @@ def _load_network(req: CoverageRequest):
 
 
 def _demand(req: CoverageRequest, net, boundaries):
-    path = req.population.resolved()
-    if path is None:
+    population = req.population.load()
+    if population is None:
         return None
     from ..geo.population import demand_from_network
 
+    share60 = req.population.share()
     try:
-        return demand_from_network(net, path, boundary=boundaries, share60=req.population.share())
+        return demand_from_network(net, population, boundary=boundaries, share60=share60)
     except (OSError, ValueError) as exc:
-        raise InputError(f"人口文件无法使用: {path}: {exc}") from None
+        raise InputError(f"人口文件无法使用: {population.attrs['source']}: {exc}") from None
 
 
 def _residents_demand(req: CoverageRequest, net, boundaries, share60):
@@ -95,7 +96,7 @@ def _residents_demand(req: CoverageRequest, net, boundaries, share60):
 
     try:
         return residents_demand_for_run(
-            net, boundaries, req.residents, population=req.population.resolved(),
+            net, boundaries, req.residents, population=req.population.load(),
             share60=share60,
         )  # fmt: skip
     except (OSError, ValueError) as exc:

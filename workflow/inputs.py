@@ -555,7 +555,9 @@ def config_inputs(
     population = None
     if pcfg["source"] == "file" and pcfg.get("file"):
         try:
-            population, prep = load_population(pcfg["file"], count_col=pcfg["count_col"])
+            population, prep = load_population(
+                pcfg["file"], count_col=pcfg["count_col"], coords=pcfg.get("coords")
+            )
         except (OSError, ValueError) as exc:
             raise InputError(f"population.file: {exc}") from None
         reports["population"] = prep

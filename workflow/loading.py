@@ -293,16 +293,51 @@ class BoundaryFile:
 
 @dataclass
 class PopulationFile:
-    """Population of a command: a file (``--population``) and the 60+ share (``--share60``,
+    """Population of a command: a file (``--population``) in its declared system
+    (``--population-coords``, required for a CSV/Excel table) and the 60+ share (``--share60``,
     else the census share of ``--district``)."""
 
     path: str | Path | None = None
     share60: float | None = None
     district: str | None = None
+    coords: str | None = None
 
     def resolved(self) -> Path | None:
         """:func:`population_file` of :attr:`path`."""
         return population_file(self.path)
+
+    def load(self):
+        """The population layer in its declared system (None without a file).
+
+        A CSV/Excel table needs :attr:`coords` (``--population-coords``; no default); vector
+        files and rasters use their own CRS.
+
+        Returns
+        -------
+        GeoDataFrame or None
+            ``pop`` per polygon/point (:func:`lifecircle.geo.population.load_population`);
+            ``attrs["source"]`` is the file.
+
+        Raises
+        ------
+        InputError
+            No such file; a table without ``coords`` (the message lists the choices); values
+            that contradict the declared system; an unreadable file.
+        """
+        from ..geo.population import load_population, population_needs_coords
+
+        path = self.resolved()
+        if path is None:
+            return None
+        if self.coords or population_needs_coords(path):
+            require_coords_arg(self.coords, f"--population {path}", "--population-coords")
+        try:
+            population, _ = load_population(path, coords=self.coords)
+        except (OSError, ValueError) as exc:
+            message = str(exc).removeprefix(f"{path}: ")
+            raise InputError(f"人口文件无法使用 (--population {path}): {message}") from None
+        population.attrs["source"] = str(path)
+        return population
 
     def share(self) -> float | None:
         """:func:`share60_of` of this population."""

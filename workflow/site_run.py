@@ -183,7 +183,7 @@ def _demand(req, net, boundary, population_known: bool, pop60_known: bool, share
 
         try:
             demand, _, notes = residents_demand_for_run(
-                net, boundary, ropts, population=req.population.resolved(),
+                net, boundary, ropts, population=req.population.load(),
                 share60=share60,
             )  # fmt: skip
         except (OSError, ValueError) as exc:
@@ -198,7 +198,7 @@ def _demand(req, net, boundary, population_known: bool, pop60_known: bool, share
         demand = demand_points(
             net,
             boundary,
-            population=str(pop_path) if pop_path is not None else None,
+            population=req.population.load(),
             share60=share60 if population_known else None,
             outside_m=req.outside,
         )

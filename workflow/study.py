@@ -168,6 +168,23 @@ def _as_facilities(facilities, coords, boundaries, reports: dict) -> gpd.GeoData
     return gdf
 
 
+def _as_population(population, coords, reports: dict):
+    """A population path loaded in its declared system (a table needs ``coords``)."""
+    if population is None or isinstance(population, gpd.GeoDataFrame):
+        if population is not None and population.crs is None:
+            raise InputError("population GeoDataFrame has no CRS (人口数据坐标系未设定)")
+        return population
+    from ..geo.population import load_population
+
+    try:
+        gdf, rep = load_population(population, coords=coords)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"人口数据 (population): {exc}") from None
+    reports["population"] = rep
+    gdf.attrs["source"] = str(population)
+    return gdf
+
+
 class Study:
     """One study area and everything a run computes on it.
 
@@ -189,6 +206,9 @@ class Study:
         it, every network node inside the boundary weighing 1 (路网节点, not people).
     population : GeoDataFrame or path, optional
         Counted polygons or a raster for the default demand.
+    population_coords : str, optional
+        Coordinate system of a population table (CSV/Excel: ``wgs84``, ``gcj02``, ``bd09`` or
+        EPSG code; required for a table, no default); vector files and rasters use their own.
     share60 : float, optional
         Share of residents aged 60+ for the default demand.
     options : RunOptions or mapping, optional
@@ -210,6 +230,7 @@ class Study:
         coords: str | None = None,
         demand: gpd.GeoDataFrame | None = None,
         population=None,
+        population_coords: str | None = None,
         share60: float | None = None,
         options: RunOptions | Mapping | None = None,
         population_known: bool | None = None,
@@ -218,6 +239,8 @@ class Study:
         **overrides,
     ):
         self.reports: dict[str, LoadReport] = dict(reports or {})
+        source = population if isinstance(population, str | Path) else "population"
+        population = _as_population(population, population_coords, self.reports)
         self._population, self._share60 = population, share60
         self.net = _as_network(network)
         self.boundaries = _as_boundaries(boundary, self.reports)
@@ -233,9 +256,7 @@ class Study:
             if population is not None:
                 from .inputs import require_population_overlap
 
-                require_population_overlap(
-                    demand, population if isinstance(population, str | Path) else "population"
-                )
+                require_population_overlap(demand, source)
         self.demand = demand
         if population_known is None:
             population_known = infer_population_known(demand)
