@@ -326,6 +326,23 @@ def _road_spec(file, fld, item) -> RoadSpec:
     )
 
 
+_FILE_KEYS = {"street", "plan", "source", "defaults", "corridors", "notes"}
+_CORRIDOR_KEYS = {
+    "id",
+    "name",
+    "kind",
+    "theme",
+    "roads",
+    "geojson",
+    "at",
+    "profile",
+    "minutes",
+    "gap_m",
+    "unnamed_m",
+    "description",
+}
+
+
 def load_corridors(path: str | Path) -> CorridorPlan:
     """Read and validate a corridor YAML file.
 
@@ -346,6 +363,31 @@ def load_corridors(path: str | Path) -> CorridorPlan:
     """
     path = Path(path)
     file = str(path)
+    doc = _read_corridor_doc(path)
+    defaults = _corridor_defaults(file, doc)
+    items = doc.get("corridors")
+    if items is None:
+        raise CorridorConfigError(file, "corridors", "missing: list the corridors")
+    _check_type(file, "corridors", items, list, "a list")
+    street = doc.get("street")
+    notes: list[str] = []
+    specs: list[CorridorSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        specs.append(_corridor_spec(path, i, item, defaults, street, notes, seen))
+    return CorridorPlan(
+        street=street,
+        plan=doc.get("plan"),
+        source=doc.get("source"),
+        corridors=specs,
+        file=file,
+        notes=notes,
+    )
+
+
+def _read_corridor_doc(path: Path) -> dict:
+    """The YAML mapping of a corridor file, its top-level keys checked."""
+    file = str(path)
     if not path.is_file():
         raise FileNotFoundError(f"{file}: corridor file not found")
     try:
@@ -353,10 +395,14 @@ def load_corridors(path: str | Path) -> CorridorPlan:
     except yaml.YAMLError as exc:
         raise CorridorConfigError(file, "(file)", f"not valid YAML: {exc}") from None
     _check_type(file, "(file)", doc, dict, "a mapping with 'corridors'")
-    known = {"street", "plan", "source", "defaults", "corridors", "notes"}
-    unknown = sorted(set(doc) - known)
+    unknown = sorted(set(doc) - _FILE_KEYS)
     if unknown:
-        raise CorridorConfigError(file, unknown[0], f"unknown key; allowed: {sorted(known)}")
+        raise CorridorConfigError(file, unknown[0], f"unknown key; allowed: {sorted(_FILE_KEYS)}")
+    return doc
+
+
+def _corridor_defaults(file: str, doc: dict) -> dict:
+    """The file's ``defaults`` over :data:`_DEFAULTS`, checked."""
     defaults = dict(_DEFAULTS)
     raw_def = doc.get("defaults") or {}
     _check_type(file, "defaults", raw_def, dict, "a mapping")
@@ -369,135 +415,120 @@ def load_corridors(path: str | Path) -> CorridorPlan:
     _check_profile(file, "defaults.profile", defaults["profile"])
     for key in ("minutes", "gap_m", "unnamed_m"):
         defaults[key] = _number(file, f"defaults.{key}", defaults[key])
+    return defaults
 
-    items = doc.get("corridors")
-    if items is None:
-        raise CorridorConfigError(file, "corridors", "missing: list the corridors")
-    _check_type(file, "corridors", items, list, "a list")
-    street = doc.get("street")
-    notes: list[str] = []
-    specs: list[CorridorSpec] = []
-    seen: set[str] = set()
-    ckeys = {
-        "id",
-        "name",
-        "kind",
-        "theme",
-        "roads",
-        "geojson",
-        "at",
-        "profile",
-        "minutes",
-        "gap_m",
-        "unnamed_m",
-        "description",
-    }
-    for i, item in enumerate(items):
-        fld = f"corridors[{i}]"
-        _check_type(file, fld, item, dict, "a mapping with name, kind and roads")
-        unknown = sorted(set(item) - ckeys)
-        if unknown:
-            raise CorridorConfigError(
-                file, f"{fld}.{unknown[0]}", f"unknown key; allowed: {sorted(ckeys)}"
-            )
-        name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise CorridorConfigError(file, f"{fld}.name", "missing or empty corridor name")
-        fld = f"corridors[{i}] ({name})"
-        kind = item.get("kind")
-        if kind not in KINDS:
-            raise CorridorConfigError(
-                file, f"{fld}.kind", f"must be one of {sorted(KINDS)}, not {kind!r}"
-            )
-        cid = str(item.get("id") or f"c{i + 1}")
-        if cid in seen:
-            raise CorridorConfigError(file, f"{fld}.id", f"duplicate id {cid!r}")
-        seen.add(cid)
-        raw_roads = item.get("roads")
-        if raw_roads is None:
-            raw_roads = []
-        _check_type(file, f"{fld}.roads", raw_roads, list, "a list (use [] for a placeholder)")
-        roads = [_road_spec(file, f"{fld}.roads[{j}]", r) for j, r in enumerate(raw_roads)]
-        if kind == "ring" and _closes(roads):
-            roads = roads[:-1]
-            notes.append(f"{name}：环线末尾的 {roads[0].name} 与起点相同，视为闭合")
-        if roads and (roads[0].link or roads[-1].link) and kind != "ring":
-            raise CorridorConfigError(file, f"{fld}.roads", "a link must stand between two roads")
-        for j, r in enumerate(roads):
-            if (r.from_road or r.to_road) and kind == "ring":
-                raise CorridorConfigError(
-                    file,
-                    f"{fld}.roads[{j}].from",
-                    "rings are bounded by their neighbours; from/to are for open corridors",
-                )
-            if r.from_road and j != 0:
-                raise CorridorConfigError(
-                    file,
-                    f"{fld}.roads[{j}].from",
-                    "only the first road of an open corridor takes 'from'",
-                )
-            if r.to_road and j != len(roads) - 1:
-                raise CorridorConfigError(
-                    file,
-                    f"{fld}.roads[{j}].to",
-                    "only the last road of an open corridor takes 'to'",
-                )
-        if kind == "ring" and 0 < len([r for r in roads if not r.link]) < 2:
-            raise CorridorConfigError(file, f"{fld}.roads", "a ring needs at least two roads")
-        at = item.get("at", "junctions")
-        if at not in ("junctions", "boundary"):
-            raise CorridorConfigError(
-                file, f"{fld}.at", f"must be junctions or boundary, not {at!r}"
-            )
-        if kind == "gateway" and at == "junctions" and len(roads) == 1:
-            raise CorridorConfigError(
-                file, f"{fld}.roads", "a junction gateway needs at least two roads"
-            )
-        geojson = item.get("geojson")
-        if geojson is not None:
-            _check_type(file, f"{fld}.geojson", geojson, str, "a file path")
-            gpath = Path(geojson)
-            if not gpath.is_absolute():
-                gpath = path.parent / gpath
-            if not gpath.is_file():
-                raise CorridorConfigError(file, f"{fld}.geojson", f"file not found: {gpath}")
-            if kind == "gateway":
-                raise CorridorConfigError(
-                    file, f"{fld}.geojson", "gateways are points; draw lines for corridors"
-                )
-            geojson = gpath
-        profile = item.get("profile", defaults["profile"])
-        _check_profile(file, f"{fld}.profile", profile)
-        for key in ("theme", "description"):
-            if item.get(key) is not None:
-                _check_type(file, f"{fld}.{key}", item[key], str, "a text")
-        specs.append(
-            CorridorSpec(
-                name=name.strip(),
-                kind=kind,
-                roads=tuple(roads),
-                id=cid,
-                theme=item.get("theme"),
-                geojson=geojson,
-                at=at,
-                profile=profile,
-                minutes=_number(file, f"{fld}.minutes", item.get("minutes", defaults["minutes"])),
-                gap_m=_number(file, f"{fld}.gap_m", item.get("gap_m", defaults["gap_m"])),
-                unnamed_m=_number(
-                    file, f"{fld}.unnamed_m", item.get("unnamed_m", defaults["unnamed_m"])
-                ),
-                description=item.get("description"),
-                street=street,
-            )
+
+def _corridor_spec(
+    path: Path, i: int, item, defaults: dict, street, notes: list, seen: set
+) -> CorridorSpec:
+    """One ``corridors[i]`` entry checked (its name, kind, id not in ``seen``, roads, ends and
+    geometry file)."""
+    file = str(path)
+    fld = f"corridors[{i}]"
+    _check_type(file, fld, item, dict, "a mapping with name, kind and roads")
+    unknown = sorted(set(item) - _CORRIDOR_KEYS)
+    if unknown:
+        raise CorridorConfigError(
+            file, f"{fld}.{unknown[0]}", f"unknown key; allowed: {sorted(_CORRIDOR_KEYS)}"
         )
-    return CorridorPlan(
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise CorridorConfigError(file, f"{fld}.name", "missing or empty corridor name")
+    fld = f"corridors[{i}] ({name})"
+    kind = item.get("kind")
+    if kind not in KINDS:
+        raise CorridorConfigError(
+            file, f"{fld}.kind", f"must be one of {sorted(KINDS)}, not {kind!r}"
+        )
+    cid = str(item.get("id") or f"c{i + 1}")
+    if cid in seen:
+        raise CorridorConfigError(file, f"{fld}.id", f"duplicate id {cid!r}")
+    seen.add(cid)
+    roads = _corridor_roads(file, fld, name, kind, item, notes)
+    at = item.get("at", "junctions")
+    if at not in ("junctions", "boundary"):
+        raise CorridorConfigError(file, f"{fld}.at", f"must be junctions or boundary, not {at!r}")
+    if kind == "gateway" and at == "junctions" and len(roads) == 1:
+        raise CorridorConfigError(
+            file, f"{fld}.roads", "a junction gateway needs at least two roads"
+        )
+    geojson = _corridor_geojson(path, fld, kind, item.get("geojson"))
+    profile = item.get("profile", defaults["profile"])
+    _check_profile(file, f"{fld}.profile", profile)
+    for key in ("theme", "description"):
+        if item.get(key) is not None:
+            _check_type(file, f"{fld}.{key}", item[key], str, "a text")
+
+    def num(key: str) -> float:
+        return _number(file, f"{fld}.{key}", item.get(key, defaults[key]))
+
+    return CorridorSpec(
+        name=name.strip(),
+        kind=kind,
+        roads=tuple(roads),
+        id=cid,
+        theme=item.get("theme"),
+        geojson=geojson,
+        at=at,
+        profile=profile,
+        minutes=num("minutes"),
+        gap_m=num("gap_m"),
+        unnamed_m=num("unnamed_m"),
+        description=item.get("description"),
         street=street,
-        plan=doc.get("plan"),
-        source=doc.get("source"),
-        corridors=specs,
-        file=file,
-        notes=notes,
     )
+
+
+def _corridor_roads(file: str, fld: str, name: str, kind: str, item, notes: list) -> list:
+    """The checked :class:`RoadSpec` list of a corridor (a ring's repeated first road dropped)."""
+    raw_roads = item.get("roads")
+    if raw_roads is None:
+        raw_roads = []
+    _check_type(file, f"{fld}.roads", raw_roads, list, "a list (use [] for a placeholder)")
+    roads = [_road_spec(file, f"{fld}.roads[{j}]", r) for j, r in enumerate(raw_roads)]
+    if kind == "ring" and _closes(roads):
+        roads = roads[:-1]
+        notes.append(f"{name}：环线末尾的 {roads[0].name} 与起点相同，视为闭合")
+    if roads and (roads[0].link or roads[-1].link) and kind != "ring":
+        raise CorridorConfigError(file, f"{fld}.roads", "a link must stand between two roads")
+    for j, r in enumerate(roads):
+        if (r.from_road or r.to_road) and kind == "ring":
+            raise CorridorConfigError(
+                file,
+                f"{fld}.roads[{j}].from",
+                "rings are bounded by their neighbours; from/to are for open corridors",
+            )
+        if r.from_road and j != 0:
+            raise CorridorConfigError(
+                file,
+                f"{fld}.roads[{j}].from",
+                "only the first road of an open corridor takes 'from'",
+            )
+        if r.to_road and j != len(roads) - 1:
+            raise CorridorConfigError(
+                file, f"{fld}.roads[{j}].to", "only the last road of an open corridor takes 'to'"
+            )
+    if kind == "ring" and 0 < len([r for r in roads if not r.link]) < 2:
+        raise CorridorConfigError(file, f"{fld}.roads", "a ring needs at least two roads")
+    return roads
+
+
+def _corridor_geojson(path: Path, fld: str, kind: str, geojson) -> Path | None:
+    """A corridor's drawn geometry file, relative to the corridor file; None when not given."""
+    if geojson is None:
+        return None
+    file = str(path)
+    _check_type(file, f"{fld}.geojson", geojson, str, "a file path")
+    gpath = Path(geojson)
+    if not gpath.is_absolute():
+        gpath = path.parent / gpath
+    if not gpath.is_file():
+        raise CorridorConfigError(file, f"{fld}.geojson", f"file not found: {gpath}")
+    if kind == "gateway":
+        raise CorridorConfigError(
+            file, f"{fld}.geojson", "gateways are points; draw lines for corridors"
+        )
+    return gpath
 
 
 def _closes(roads) -> bool:
