@@ -1268,19 +1268,10 @@ class SitingProblem:
         model = model.lower()
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose from {MODELS}")
-        if locked is None:
-            locked = self.existing_idx
-        locked = np.asarray(locked, dtype=np.int64)
-        locked = locked[self.sites["snapped"].to_numpy()[locked]]
-        cands = self.candidate_idx
-        cands = cands[
-            (self.sites["snapped"].to_numpy()[cands])
-            & (self.sites["reaches"].to_numpy()[cands] > 0)
-        ]
-        cands = np.setdiff1d(cands, locked)
+        locked, cands = self._open_and_candidates(locked)
         cols = np.concatenate([locked, cands])
-        lk = np.arange(len(locked))
         w = self.weights(weight)
+        lk = np.arange(len(locked))
         if model in ("pmedian", "greedy-pmedian"):
             cutoff = min(self.max_m, cutoff_m) if cutoff_m else self.max_m
             D = self.dist[:, cols]
@@ -1307,22 +1298,41 @@ class SitingProblem:
                 res = Greedy.from_coverage(C, w, p, locked=lk).solve(
                     time_limit=min(time_limit, 1.0)
                 )
-        # back to problem indices
+        self._to_problem_indices(res, cols, model, minutes, w, weight, len(cands))
+        table = self.gains_table(res.sites, res.locked)
+        for key in ("objective", "bound", "gap", "model", "status"):
+            table[key] = getattr(res, key)
+        summary = self._selection_summary(res, model, minutes, weight, p, target, len(cands))
+        return SiteSelection(res, table, summary)
+
+    def _open_and_candidates(self, locked) -> tuple[np.ndarray, np.ndarray]:
+        """The snapped sites open from the start (default: the existing facilities) and the
+        snapped candidates reaching some demand, not among them."""
+        if locked is None:
+            locked = self.existing_idx
+        snapped = self.sites["snapped"].to_numpy()
+        locked = np.asarray(locked, dtype=np.int64)
+        locked = locked[snapped[locked]]
+        cands = self.candidate_idx
+        cands = cands[snapped[cands] & (self.sites["reaches"].to_numpy()[cands] > 0)]
+        return locked, np.setdiff1d(cands, locked)
+
+    def _to_problem_indices(self, res, cols, model, minutes, w, weight, n_cands) -> None:
+        """A model result's columns back to problem site indices; coverage models keep only
+        the new sites that add demand."""
         res.sites = cols[res.sites]
         res.locked = cols[res.locked]
         requested = len(res.sites)
         if model in ("mclp", "greedy") and requested:
             res.sites = self._sites_adding_demand(res.sites, res.locked, minutes, w)
-            self._say_capped(requested, len(res.sites), len(cands), minutes, weight)
+            self._say_capped(requested, len(res.sites), n_cands, minutes, weight)
         if res.assignment is not None:
             a = res.assignment
             res.assignment = np.where(a >= 0, cols[np.clip(a, 0, None)], -1)
-        table = self.gains_table(res.sites, res.locked)
-        table["objective"] = res.objective
-        table["bound"] = res.bound
-        table["gap"] = res.gap
-        table["model"] = res.model
-        table["status"] = res.status
+
+    def _selection_summary(self, res, model, minutes, weight, p, target, n_cands) -> dict:
+        """:attr:`SiteSelection.summary`: the model's answer and coverage before/after."""
+        w = self.weights(weight)
         before = self.shares(res.locked, [minutes])
         after = self.shares(np.concatenate([res.locked, res.sites]), [minutes])
         summary = {
@@ -1334,7 +1344,7 @@ class SitingProblem:
             "target": target,
             "n_new": len(res.sites),
             "n_locked": len(res.locked),
-            "n_candidates": len(cands),
+            "n_candidates": n_cands,
             "objective": res.objective,
             "bound": res.bound,
             "gap": res.gap,
@@ -1356,7 +1366,7 @@ class SitingProblem:
         if model == "lscp":
             summary["target_met"] = res.stats.get("target_met")
             summary["covered_share_of_reachable"] = res.stats.get("covered_share")
-        return SiteSelection(res, table, summary)
+        return summary
 
 
 @dataclass

@@ -753,6 +753,32 @@ def _mclp_matrix(Cg: sparse.csr_matrix, p: int):
     return A, row_lower, row_upper
 
 
+@dataclass
+class _Incumbent:
+    """The MCLP search's best sites ``S`` (value ``lb``), its proven bound ``ub``, the
+    candidates the LP left (``keep``) and the statistics reported."""
+
+    S: list
+    lb: float
+    ub: float
+    keep: np.ndarray
+    stats: dict
+
+
+@dataclass(frozen=True)
+class _MclpRun:
+    """The settings and clock of one :meth:`MCLP.solve`."""
+
+    t0: float
+    deadline: float
+    time_limit: float
+    mip_rel_gap: float
+    tol: float
+    warm_start: bool
+    verbose: bool
+    threads: int | None
+
+
 class MCLP:
     """Maximal covering location problem: maximise the weight covered with ``p`` new sites.
 
@@ -883,70 +909,83 @@ class MCLP:
             stats.update(hstats)
         lb = _CoverSearch(Cg, Wg).value(S) if S else 0.0
         stats["heuristic_objective"] = red.const + lb
+        inc = _Incumbent(S, lb, np.inf, np.ones(n_x, dtype=bool), stats)
         tol = max(mip_rel_gap * max(lb, 1e-12), 1e-9)
-        ub = np.inf
-        keep = np.ones(n_x, dtype=bool)
-        A, row_lower, row_upper = _mclp_matrix(Cg, p)
+        run = _MclpRun(t0, deadline, time_limit, mip_rel_gap, tol, warm_start, verbose, threads)
+        if lp_first and self._lp_stage(inc, run):
+            inc.stats["solver"] = "highs-lp"
+            return self._result(red, inc.S, red.const + inc.ub, "optimal", t0, self.name, inc.stats)
+        return self._branch_and_cut(inc, run)
+
+    def _improve(self, inc: _Incumbent, until: float) -> None:
+        """A longer iterated local search from the incumbent, kept when better."""
+        red = self.reduction
+        search = _CoverSearch(red.Cg, red.Wg)
+        S2, h2 = _cover_heuristic(red.Cg, red.Wg, self.p, until, patience=5000, seed=1, start=inc.S)
+        inc.stats["ils_rounds"] = inc.stats.get("ils_rounds", 0) + h2["ils_rounds"]
+        v2 = search.value(S2)
+        if v2 > inc.lb:
+            inc.S, inc.lb = S2, v2
+            inc.stats["heuristic_objective"] = red.const + inc.lb
+
+    def _lp_stage(self, inc: _Incumbent, run: _MclpRun) -> bool:
+        """The LP relaxation (interior point): a bound, an integral optimum, or candidates
+        fixed by reduced cost; True when it proves the incumbent optimal."""
+        red = self.reduction
+        Cg, Wg = red.Cg, red.Wg
+        n_x = Cg.shape[1]
+        A, row_lower, row_upper = _mclp_matrix(Cg, self.p)
         cost = np.concatenate([np.zeros(n_x), Wg])
-        if lp_first:
-            st, z, xv, dj = _highs_lp(
-                A,
-                cost,
-                row_lower,
-                row_upper,
-                maximize=True,
-                time_limit=0.7 * (deadline - time.perf_counter()),
-                verbose=verbose,
-                threads=threads,
-            )
-            stats["lp_status"] = st
-            if st != "optimal":
-                # the LP did not finish (very dense models): half of the time left improves
-                # the incumbent, the other half buys a Lagrangian bound instead
-                end = deadline - min(0.5, 0.03 * time_limit)
-                if warm_start and S and n_x > 50:
-                    half = time.perf_counter() + 0.5 * max(end - time.perf_counter(), 0.0)
-                    S2, h2 = _cover_heuristic(Cg, Wg, p, half, patience=5000, seed=1, start=S)
-                    stats["ils_rounds"] = stats.get("ils_rounds", 0) + h2["ils_rounds"]
-                    if _CoverSearch(Cg, Wg).value(S2) > lb:
-                        S, lb = S2, _CoverSearch(Cg, Wg).value(S2)
-                        stats["heuristic_objective"] = red.const + lb
-                lag, its = _lagrangian_bound(_CoverSearch(Cg, Wg), p, lb, end)
-                ub = min(ub, lag)
-                stats.update(lagrangian_bound=red.const + lag, lagrangian_iterations=its)
-            if st == "optimal":
-                ub = z
-                stats["lp_bound"] = red.const + z
-                x = xv[:n_x]
-                if np.all((x < 1e-7) | (x > 1 - 1e-7)):  # integral LP optimum
-                    S_lp = list(np.flatnonzero(x > 0.5))
-                    if len(S_lp) <= p and _CoverSearch(Cg, Wg).value(S_lp) > lb:
-                        S, lb = S_lp, _CoverSearch(Cg, Wg).value(S_lp)
-                if ub - lb <= tol:
-                    stats["solver"] = "highs-lp"
-                    return self._result(red, S, red.const + ub, "optimal", t0, self.name, stats)
-                # the LP leaves a gap: a longer local search first (a better incumbent also
-                # fixes more candidates), then reduced-cost fixing
-                if warm_start and S and n_x > 50:
-                    more = min(0.2 * (deadline - time.perf_counter()), 10.0)
-                    S2, h2 = _cover_heuristic(
-                        Cg, Wg, p, time.perf_counter() + more, patience=5000, seed=1, start=S
-                    )
-                    v2 = _CoverSearch(Cg, Wg).value(S2)
-                    stats["ils_rounds"] = stats.get("ils_rounds", 0) + h2["ils_rounds"]
-                    if v2 > lb:
-                        S, lb = S2, v2
-                        stats["heuristic_objective"] = red.const + lb
-                    if tol >= ub - lb:
-                        stats["solver"] = "highs-lp"
-                        return self._result(red, S, red.const + ub, "optimal", t0, self.name, stats)
-                # x_j = 1 would bound the objective by ub + d_j (reduced cost d_j <= 0)
-                d = np.minimum(dj[:n_x], 0.0)
-                keep = (x > 1e-9) | (ub + d >= lb - 1e-7 * max(1.0, lb))
-                keep[S] = True
-                stats["lp_fixed_candidates"] = int((~keep).sum())
-        # branch and cut on the candidates that are left
-        cols_r = np.flatnonzero(keep)
+        st, z, xv, dj = _highs_lp(
+            A,
+            cost,
+            row_lower,
+            row_upper,
+            maximize=True,
+            time_limit=0.7 * (run.deadline - time.perf_counter()),
+            verbose=run.verbose,
+            threads=run.threads,
+        )
+        inc.stats["lp_status"] = st
+        if st != "optimal":
+            # the LP did not finish (very dense models): half of the time left improves
+            # the incumbent, the other half buys a Lagrangian bound instead
+            end = run.deadline - min(0.5, 0.03 * run.time_limit)
+            if run.warm_start and inc.S and n_x > 50:
+                self._improve(inc, time.perf_counter() + 0.5 * max(end - time.perf_counter(), 0.0))
+            lag, its = _lagrangian_bound(_CoverSearch(Cg, Wg), self.p, inc.lb, end)
+            inc.ub = min(inc.ub, lag)
+            inc.stats.update(lagrangian_bound=red.const + lag, lagrangian_iterations=its)
+            return False
+        inc.ub = z
+        inc.stats["lp_bound"] = red.const + z
+        x = xv[:n_x]
+        if np.all((x < 1e-7) | (x > 1 - 1e-7)):  # integral LP optimum
+            S_lp = list(np.flatnonzero(x > 0.5))
+            if len(S_lp) <= self.p and _CoverSearch(Cg, Wg).value(S_lp) > inc.lb:
+                inc.S, inc.lb = S_lp, _CoverSearch(Cg, Wg).value(S_lp)
+        if inc.ub - inc.lb <= run.tol:
+            return True
+        # the LP leaves a gap: a longer local search first (a better incumbent also fixes
+        # more candidates), then reduced-cost fixing
+        if run.warm_start and inc.S and n_x > 50:
+            more = min(0.2 * (run.deadline - time.perf_counter()), 10.0)
+            self._improve(inc, time.perf_counter() + more)
+            if run.tol >= inc.ub - inc.lb:
+                return True
+        # x_j = 1 would bound the objective by ub + d_j (reduced cost d_j <= 0)
+        d = np.minimum(dj[:n_x], 0.0)
+        inc.keep = (x > 1e-9) | (inc.ub + d >= inc.lb - 1e-7 * max(1.0, inc.lb))
+        inc.keep[inc.S] = True
+        inc.stats["lp_fixed_candidates"] = int((~inc.keep).sum())
+        return False
+
+    def _branch_and_cut(self, inc: _Incumbent, run: _MclpRun) -> SitingResult:
+        """HiGHS branch and cut on the candidates the LP left, from the incumbent."""
+        red, p = self.reduction, self.p
+        Cg, Wg = red.Cg, red.Wg
+        S, stats = inc.S, inc.stats
+        cols_r = np.flatnonzero(inc.keep)
         sub = _reduce_cover(
             sparse.csr_matrix(Cg[:, cols_r]), Wg, np.zeros(0, dtype=np.int64), self.drop_dominated
         )
@@ -954,14 +993,14 @@ class MCLP:
         pos = {int(c): k for k, c in enumerate(cols_r[sub.cols])}
         nr_g, nr_x = Cr.shape
         # keep a little of the limit for building the result
-        remaining = deadline - time.perf_counter() - min(0.5, 0.03 * time_limit)
+        remaining = run.deadline - time.perf_counter() - min(0.5, 0.03 * run.time_limit)
         if nr_x <= p or nr_g == 0 or remaining <= 0:
             if nr_x <= p and nr_g > 0:
                 S = [int(c) for c in cols_r[sub.cols]]
             status = "optimal" if (nr_x <= p or nr_g == 0) else "time_limit"
-            bound = ub if status != "optimal" else _CoverSearch(Cg, Wg).value(S)
+            bound = inc.ub if status != "optimal" else _CoverSearch(Cg, Wg).value(S)
             bound = min(bound, _CoverSearch(Cg, Wg).bound(S, p))
-            return self._result(red, S, red.const + bound, status, t0, self.name, stats)
+            return self._result(red, S, red.const + bound, status, run.t0, self.name, stats)
         start = None
         if S and all(int(j) in pos for j in S):
             x0 = np.zeros(nr_x)
@@ -969,7 +1008,6 @@ class MCLP:
             y0 = (np.diff(Cr[:, x0 > 0.5].tocsr().indptr) > 0).astype(float)
             start = np.concatenate([x0, y0])
         Ar, rl, ru = _mclp_matrix(Cr, p)
-        nr_col = nr_x + nr_g
         status, xr, bound_r, _, nodes, _ = _highs_solve(
             Ar,
             np.concatenate([np.zeros(nr_x), Wr]),
@@ -979,15 +1017,15 @@ class MCLP:
             offset=sub.const,
             n_int=nr_x,
             time_limit=remaining,
-            mip_rel_gap=mip_rel_gap,
+            mip_rel_gap=run.mip_rel_gap,
             start=start,
-            verbose=verbose,
-            threads=threads,
+            verbose=run.verbose,
+            threads=run.threads,
         )
         stats.update(
             {
                 "mip_nodes": nodes,
-                "mip_columns": nr_col,
+                "mip_columns": nr_x + nr_g,
                 "mip_rows": nr_g + 1,
                 "mip_nonzeros": Ar.nnz,
                 "mip_candidates": nr_x,
@@ -995,12 +1033,12 @@ class MCLP:
         )
         if xr is not None:
             S_mip = [int(c) for c in cols_r[sub.cols[np.flatnonzero(xr[:nr_x] > 0.5)]]]
-            if _CoverSearch(Cg, Wg).value(S_mip) >= lb:
+            if _CoverSearch(Cg, Wg).value(S_mip) >= inc.lb:
                 S = S_mip
         bound = min(
-            ub, bound_r if np.isfinite(bound_r) else np.inf, _CoverSearch(Cg, Wg).bound(S, p)
+            inc.ub, bound_r if np.isfinite(bound_r) else np.inf, _CoverSearch(Cg, Wg).bound(S, p)
         )
-        return self._result(red, S, red.const + bound, status, t0, self.name, stats)
+        return self._result(red, S, red.const + bound, status, run.t0, self.name, stats)
 
 
 # --------------------------------------------------------------------------------------- LSCP
@@ -1052,8 +1090,6 @@ class LSCP:
         """Solve exactly with HiGHS (see :meth:`MCLP.solve` for the parameters)."""
         t0 = time.perf_counter()
         red = _reduce_cover(self.coverage, self.weights, self.locked, self.drop_dominated)
-        Cg, Wg = red.Cg, red.Wg
-        n_g, n_x = Cg.shape
         W_R = red.reachable_weight
         required = self.target * W_R
         need = required - red.const
@@ -1064,117 +1100,130 @@ class LSCP:
             "reachable_weight": W_R,
             "required_weight": required,
         }
-
-        def finish(chosen, bound, status, extra):
-            chosen = [int(j) for j in chosen]
-            if chosen:
-                chosen = _CoverSearch(Cg, Wg).order(chosen)
-            sites = red.cols[chosen].astype(np.int64)
-            covered = red.covered_locked | _covered_by(red.C, sites)
-            cw = float(red.w[covered].sum())
-            bound_i = float(max(min(np.ceil(bound - 1e-6), len(sites)), 0.0))
-            st = {
-                **stats,
-                **extra,
-                "covered_weight": cw,
-                "covered_share": cw / W_R if W_R > 0 else 1.0,
-                "target_met": bool(cw >= required - 1e-6 * max(W_R, 1.0)),
-            }
-            return SitingResult(
-                self.name,
-                sites,
-                red.locked,
-                float(len(sites)),
-                bound_i,
-                _rel_gap(float(len(sites)), bound_i),
-                status,
-                time.perf_counter() - t0,
-                covered=covered,
-                unreachable=red.unreachable,
-                stats=st,
-            )
-
-        if need <= tol or n_g == 0:
-            return finish([], 0.0, "optimal", {"solver": "trivial"})
+        if need <= tol or red.Cg.shape[0] == 0:
+            return self._finish(red, [], 0.0, "optimal", {**stats, "solver": "trivial"}, t0)
         full = self.target >= 1.0 - 1e-12
-        # greedy start: add best sites until the target is met, then drop redundant ones
-        g = []
-        unc = Wg.copy()
-        CT, Cc = Cg.T.tocsr(), Cg.tocsc()
-        got = 0.0
-        while (got < need - tol) if not full else (unc.sum() > 0 and np.any(unc > 0)):
-            gains = CT @ unc
-            j = int(np.argmax(gains))
-            if gains[j] <= 0:
-                break
-            g.append(j)
-            rows = Cc.indices[Cc.indptr[j] : Cc.indptr[j + 1]]
-            got += float(unc[rows].sum())
-            unc[rows] = 0.0
+        g = _greedy_cover(red.Cg, red.Wg, need, tol, full)
+        highs = {"mip_rel_gap": mip_rel_gap, "verbose": verbose, "threads": threads}
         if full:
-            # set covering: Σ_{j covers g} x_j >= 1 for every group
-            A = sparse.csr_matrix(Cg)
-            x0 = np.zeros(n_x)
-            x0[g] = 1.0
-            status, x, bound, _, nodes, _ = _highs_solve(
-                A,
-                np.ones(n_x),
-                np.ones(n_g),
-                np.full(n_g, np.inf),
-                maximize=False,
-                offset=0.0,
-                n_int=n_x,
-                time_limit=time_limit - (time.perf_counter() - t0),
-                mip_rel_gap=mip_rel_gap,
-                start=x0,
-                verbose=verbose,
-                threads=threads,
-            )
-            if x is None:
-                raise RuntimeError(f"HiGHS found no solution for the LSCP (status {status})")
-            chosen = np.flatnonzero(x > 0.5)
-            return finish(chosen, bound, status, {"solver": "highs", "mip_nodes": nodes})
-        # partial covering, weights scaled to shares of the reachable weight
-        scale = 1.0 / W_R
-        A = sparse.vstack(
-            [
-                sparse.hstack([-Cg, sparse.identity(n_g, format="csr")]),
-                sparse.hstack(
-                    [sparse.csr_matrix((1, n_x)), sparse.csr_matrix(Wg[None, :] * scale)]
-                ),
-            ]
-        ).tocsr()
-        x0 = np.zeros(n_x)
-        x0[g] = 1.0
-        y0 = (np.diff(Cg[:, g].tocsr().indptr) > 0).astype(float) if g else np.zeros(n_g)
-        status, x, bound, _, nodes, _ = _highs_solve(
-            A,
-            np.concatenate([np.ones(n_x), np.zeros(n_g)]),
-            np.concatenate([np.full(n_g, -np.inf), [need * scale]]),
-            np.concatenate([np.zeros(n_g), [np.inf]]),
-            maximize=False,
-            offset=0.0,
-            n_int=n_x,
-            time_limit=time_limit - (time.perf_counter() - t0),
-            mip_rel_gap=mip_rel_gap,
-            start=np.concatenate([x0, y0]),
-            verbose=verbose,
-            threads=threads,
+            left = time_limit - (time.perf_counter() - t0)
+            status, chosen, bound, nodes = _set_cover(red.Cg, g, left, highs)
+            extra = {"solver": "highs", "mip_nodes": nodes}
+            return self._finish(red, chosen, bound, status, {**stats, **extra}, t0)
+        status, chosen, bound, nodes = _partial_cover(
+            red.Cg, red.Wg, g, need, 1.0 / W_R, time_limit - (time.perf_counter() - t0), highs
         )
-        if x is None:
-            raise RuntimeError(f"HiGHS found no solution for the LSCP (status {status})")
-        chosen = np.flatnonzero(x[:n_x] > 0.5)
         extra = {"solver": "highs", "mip_nodes": nodes}
         remaining = time_limit - (time.perf_counter() - t0)
         if polish and status == "optimal" and len(chosen) and remaining > 0:
-            sub = MCLP(Cg, Wg, len(chosen), drop_dominated=False)
-            pol = sub.solve(
-                time_limit=remaining, mip_rel_gap=mip_rel_gap, verbose=verbose, threads=threads
-            )
-            if pol.objective >= _CoverSearch(Cg, Wg).value(chosen) - 1e-12:
+            sub = MCLP(red.Cg, red.Wg, len(chosen), drop_dominated=False)
+            pol = sub.solve(time_limit=remaining, **highs)
+            if pol.objective >= _CoverSearch(red.Cg, red.Wg).value(chosen) - 1e-12:
                 chosen = pol.sites
                 extra["polished"] = True
-        return finish(chosen, bound, status, extra)
+        return self._finish(red, chosen, bound, status, {**stats, **extra}, t0)
+
+    def _finish(self, red: _CoverReduction, chosen, bound, status, stats, t0) -> SitingResult:
+        """The result: sites in problem order, the integer bound and whether the target is met."""
+        W_R = red.reachable_weight
+        required = self.target * W_R
+        chosen = [int(j) for j in chosen]
+        if chosen:
+            chosen = _CoverSearch(red.Cg, red.Wg).order(chosen)
+        sites = red.cols[chosen].astype(np.int64)
+        covered = red.covered_locked | _covered_by(red.C, sites)
+        cw = float(red.w[covered].sum())
+        bound_i = float(max(min(np.ceil(bound - 1e-6), len(sites)), 0.0))
+        st = {
+            **stats,
+            "covered_weight": cw,
+            "covered_share": cw / W_R if W_R > 0 else 1.0,
+            "target_met": bool(cw >= required - 1e-6 * max(W_R, 1.0)),
+        }
+        return SitingResult(
+            self.name,
+            sites,
+            red.locked,
+            float(len(sites)),
+            bound_i,
+            _rel_gap(float(len(sites)), bound_i),
+            status,
+            time.perf_counter() - t0,
+            covered=covered,
+            unreachable=red.unreachable,
+            stats=st,
+        )
+
+
+def _greedy_cover(Cg, Wg, need: float, tol: float, full: bool) -> list[int]:
+    """The LSCP's greedy start: best sites added until the target is met."""
+    g = []
+    unc = Wg.copy()
+    CT, Cc = Cg.T.tocsr(), Cg.tocsc()
+    got = 0.0
+    while (got < need - tol) if not full else (unc.sum() > 0 and np.any(unc > 0)):
+        gains = CT @ unc
+        j = int(np.argmax(gains))
+        if gains[j] <= 0:
+            break
+        g.append(j)
+        rows = Cc.indices[Cc.indptr[j] : Cc.indptr[j + 1]]
+        got += float(unc[rows].sum())
+        unc[rows] = 0.0
+    return g
+
+
+def _set_cover(Cg, g: list[int], time_limit: float, highs: dict):
+    """Set covering, Σ_{j covers g} x_j >= 1 for every group, from the greedy sites ``g``:
+    (status, chosen columns, bound, branch-and-bound nodes)."""
+    n_g, n_x = Cg.shape
+    x0 = np.zeros(n_x)
+    x0[g] = 1.0
+    status, x, bound, _, nodes, _ = _highs_solve(
+        sparse.csr_matrix(Cg),
+        np.ones(n_x),
+        np.ones(n_g),
+        np.full(n_g, np.inf),
+        maximize=False,
+        offset=0.0,
+        n_int=n_x,
+        time_limit=time_limit,
+        start=x0,
+        **highs,
+    )
+    if x is None:
+        raise RuntimeError(f"HiGHS found no solution for the LSCP (status {status})")
+    return status, np.flatnonzero(x > 0.5), bound, nodes
+
+
+def _partial_cover(Cg, Wg, g: list[int], need: float, scale: float, time_limit, highs: dict):
+    """Partial covering, weights scaled by ``scale`` (1 / the reachable weight): the covered
+    weight at least ``need``, from the greedy sites ``g``; as :func:`_set_cover`."""
+    n_g, n_x = Cg.shape
+    A = sparse.vstack(
+        [
+            sparse.hstack([-Cg, sparse.identity(n_g, format="csr")]),
+            sparse.hstack([sparse.csr_matrix((1, n_x)), sparse.csr_matrix(Wg[None, :] * scale)]),
+        ]
+    ).tocsr()
+    x0 = np.zeros(n_x)
+    x0[g] = 1.0
+    y0 = (np.diff(Cg[:, g].tocsr().indptr) > 0).astype(float) if g else np.zeros(n_g)
+    status, x, bound, _, nodes, _ = _highs_solve(
+        A,
+        np.concatenate([np.ones(n_x), np.zeros(n_g)]),
+        np.concatenate([np.full(n_g, -np.inf), [need * scale]]),
+        np.concatenate([np.zeros(n_g), [np.inf]]),
+        maximize=False,
+        offset=0.0,
+        n_int=n_x,
+        time_limit=time_limit,
+        start=np.concatenate([x0, y0]),
+        **highs,
+    )
+    if x is None:
+        raise RuntimeError(f"HiGHS found no solution for the LSCP (status {status})")
+    return status, np.flatnonzero(x[:n_x] > 0.5), bound, nodes
 
 
 # ----------------------------------------------------------------------------------- p-median
