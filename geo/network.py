@@ -890,13 +890,17 @@ def load_network(path, **kw) -> WalkNetwork:
 def save_network(net: WalkNetwork, path) -> Path:
     """Save a network's graph as GraphML (a cache that :func:`network_from_graphml` reloads).
 
-    The graph is marked as already cleaned, so reloading it skips the walkability filter. A
-    path ending in ``.gz`` is gzip-compressed (about 8× smaller).
+    The graph is marked as already cleaned, so reloading it skips the walkability filter. The
+    edges' ``travel_time_<profile>`` are left out (:meth:`WalkNetwork.from_graph` recomputes
+    them from the lengths). A path ending in ``.gz`` is gzip-compressed (about 10× smaller).
     """
     import osmnx as ox
 
     path = Path(path)
     G = net.graph.copy()
+    for _, _, data in G.edges(data=True):
+        for key in [k for k in data if k.startswith("travel_time_")]:
+            del data[key]
     G.graph[_CLEANED] = True
     G.graph["source"] = net.source
     ox.save_graphml(G, filepath=path)

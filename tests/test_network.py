@@ -352,6 +352,13 @@ def test_graphml_round_trips(jingan, tmp_path):
     diff = abs(back.csr()[order][:, order] - net.csr())
     assert diff.max() < 1e-6
     assert "simplified before it was saved" in " ".join(back.report.notes)
+    # gzip (a run's network.graphml.gz): the same network, travel times recomputed on load
+    gz = save_network(net, tmp_path / "network.graphml.gz")
+    assert gz.stat().st_size * 8 < out.stat().st_size
+    back = load_network(gz)
+    order = back.index_of(net.node_ids)
+    for weight in ("length", "travel_time_elderly"):
+        assert abs(back.csr(weight)[order][:, order] - net.csr(weight)).max() < 1e-6
 
 
 # ---------------------------------------------------------------------- real data: Helsinki PBF
