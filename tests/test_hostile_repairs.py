@@ -187,6 +187,29 @@ def test_rerun_removes_its_own_stale_files_and_names_strangers(tmp_path, capsys)
     assert "已删除上一次运行留在输出目录中的 corridors.csv" in stdout
     assert "residents.csv 不是本次运行写出的" in stdout and (out / "residents.csv").exists()
     assert (out / "candidates_old.csv").exists() and "candidates_old" not in stdout
+    # the run's notes all say it: console (above), notes.csv and the report
+    import pandas as pd
+
+    notes = pd.read_csv(out / "notes.csv", encoding="utf-8-sig")
+    said = notes[notes["input"] == "输出目录"]["what"].tolist()
+    assert said == [
+        "已删除上一次运行留在输出目录中的 corridors.csv (本次运行没有写出它)",
+        "已删除上一次运行留在输出目录中的 corridors.gpkg (本次运行没有写出它)",
+        "输出目录中的 residents.csv 不是本次运行写出的 (旧文件?), 已保留: 请勿混用",
+    ]
+    for report in ("report.md", "report.html"):
+        text = (out / report).read_text(encoding="utf-8")
+        assert "已删除上一次运行留在输出目录中的 corridors.gpkg" in text
+        assert "residents.csv 不是本次运行写出的" in text
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert "notes.csv" in manifest and "corridors.csv" not in manifest
+    # a third, identical run: nothing stale, nothing said, notes.csv gone with nothing to say
+    capsys.readouterr()
+    (out / "residents.csv").unlink()
+    assert main(["run", "--config", str(without), "--out", str(out), "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    assert "已删除" not in stdout and not (out / "notes.csv").exists()
+    assert "已删除" not in (out / "report.md").read_text(encoding="utf-8")
 
 
 def _fragment_inputs(tmp_path):

@@ -34,7 +34,10 @@ from .inputs import PipelineInputs
 from .result import PipelineResult
 from .siting import NewSites, site_new_facilities
 from .writers import (
+    LATE_OUTPUTS,
+    clear_stale,
     coverage_reports,
+    stale_report,
     warning_lines,
     write_corridors,
     write_coverage,
@@ -721,6 +724,16 @@ class Study:
             step("corridors")
             result.corridors = self.corridors(progress=progress)
             result["corridors"] = write_corridors(result.corridors, out)
+        step("map")
+        result["map"] = self._write_maps(out)
+        studio = self._write_studio(out / "studio.html", notes)
+        if studio is not None:
+            result["studio"] = studio
+        # files an earlier run left here: removed and said in the console, notes.csv and report
+        stale = clear_stale(out, result.files(), pending=LATE_OUTPUTS)
+        if stale:
+            reports["输出目录"] = stale_report(out, stale)
+            notes += stale
         rejected = write_rejections(reports, out)
         flagged = write_notes(reports, out)
         if flagged is not None:
@@ -729,15 +742,10 @@ class Study:
             result["rejected"] = rejected
             n = sum(r.n_rejected for r in reports.values() if r is not None)
             notes.append(f"未使用的输入共 {n} 行，逐行原因见 {rejected.name}")
-        step("map")
-        result["map"] = self._write_maps(out)
-        studio = self._write_studio(out / "studio.html", notes)
-        if studio is not None:
-            result["studio"] = studio
         step("report")
         result["report"] = self._write_report(out, result)
-        result["manifest"], stale = write_manifest(out, result.files())
-        notes += stale
+        result["manifest"], late = write_manifest(out, result.files())
+        notes += late  # e.g. a chart of an earlier run with more groups: console only
         return result
 
     def _write_network(self, out: Path) -> Path:

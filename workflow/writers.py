@@ -150,43 +150,73 @@ def _write_rows(reports, path: Path, frame_of, columns: list[str] | None = None)
 
 #: File names a run may write (a leftover one in a reused folder is warned about).
 RUN_OUTPUTS = re.compile(
-    r"^(coverage(_rejected)?\.(csv|gpkg|xlsx)|coverage_chart_\d+\.png|sites\.(csv|gpkg)|"
+    r"^(coverage(_rejected)?\.(csv|gpkg|xlsx)|coverage_chart(_\d+)?\.png|sites\.(csv|gpkg)|"
     r"candidates\.csv|corridors\.(csv|gpkg)|rejected\.csv|notes\.csv|residents?\.\w+|"
     r"map(_offline)?\.html|map\.png|studio\.html|report\.(md|html))$"
+)
+#: Outputs a run writes last (rejections, notes, the report and its tables, charts and map):
+#: :func:`clear_stale` before them leaves these for :func:`write_manifest` to judge.
+LATE_OUTPUTS = re.compile(
+    r"^(rejected\.csv|notes\.csv|coverage\.xlsx|coverage_chart(_\d+)?\.png|map\.png|"
+    r"report\.(md|html))$"
 )
 MANIFEST = "manifest.json"
 
 
-def write_manifest(out_dir: str | Path, files) -> tuple[Path, list[str]]:
-    """Write ``manifest.json`` (the files of this run) and clear what an earlier run left.
+def _listed_before(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    try:
+        return [str(f) for f in json.loads(path.read_text(encoding="utf-8")).get("files", [])]
+    except (ValueError, AttributeError, OSError, TypeError):
+        return []
 
-    Files listed in the folder's previous manifest but not written by this run are removed
-    (the run owns them); files that look like a run's outputs but are in no manifest are
-    kept and named. Returns the manifest and one Chinese line per removed or leftover file.
+
+def clear_stale(out_dir: str | Path, files, pending: re.Pattern | None = None) -> list[str]:
+    """Remove what an earlier run left in ``out_dir`` and this run did not write.
+
+    Files listed in the folder's previous ``manifest.json`` but not in ``files`` are removed
+    (the run owns them); files that look like a run's outputs but are in no manifest are kept
+    and named. Names matching ``pending`` (outputs the run has still to write) are not judged.
+    Returns one Chinese line per removed or leftover file, for the run's notes.
     """
     out = Path(out_dir)
-    path = out / MANIFEST
-    names = sorted({Path(f).name for f in files if Path(f).parent.resolve() == out.resolve()})
-    before: list[str] = []
-    if path.is_file():
-        try:
-            before = list(json.loads(path.read_text(encoding="utf-8")).get("files", []))
-        except (ValueError, AttributeError, OSError):
-            before = []
+    names = {Path(f).name for f in files if Path(f).parent.resolve() == out.resolve()}
+    before = _listed_before(out / MANIFEST)
+
+    def judged(name: str) -> bool:
+        return name not in names and (pending is None or not pending.match(name))
+
     lines = []
-    for name in sorted(set(before) - set(names)):
+    for name in sorted(n for n in set(before) if judged(n)):
         stale = out / Path(name).name
         if stale.is_file():
             stale.unlink()
             lines.append(f"已删除上一次运行留在输出目录中的 {name} (本次运行没有写出它)")
     for p in sorted(out.iterdir()):
-        if (
-            p.is_file()
-            and p.name not in names
-            and p.name not in before
-            and RUN_OUTPUTS.match(p.name)
-        ):
+        if p.is_file() and judged(p.name) and p.name not in before and RUN_OUTPUTS.match(p.name):
             lines.append(f"输出目录中的 {p.name} 不是本次运行写出的 (旧文件?), 已保留: 请勿混用")
+    return lines
+
+
+def stale_report(out_dir: str | Path, lines: list[str]) -> LoadReport:
+    """The lines of :func:`clear_stale` as a report (warnings), for ``notes.csv``."""
+    rep = LoadReport(str(out_dir))
+    for line in lines:
+        rep.warn(None, "file", line)
+    return rep
+
+
+def write_manifest(out_dir: str | Path, files) -> tuple[Path, list[str]]:
+    """Write ``manifest.json`` (the files of this run) and clear what an earlier run left.
+
+    See :func:`clear_stale` (called here with nothing pending). Returns the manifest and the
+    lines of :func:`clear_stale`.
+    """
+    out = Path(out_dir)
+    lines = clear_stale(out, files)
+    names = sorted({Path(f).name for f in files if Path(f).parent.resolve() == out.resolve()})
+    path = out / MANIFEST
     payload = {"tool": "lifecircle", "files": names}
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return path, lines
