@@ -5,7 +5,8 @@ begins with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return) as a form
 writes any string beginning with ``=`` as a live formula. Following the OWASP rule for CSV/XLSX
 injection, such text is written as text:
 
-* CSV (:func:`write_csv`): the cell is prefixed with ``'`` (:func:`safe_text`);
+* CSV (:func:`write_csv`): the cell is prefixed with ``'`` (:func:`safe_text`); read such a
+  file back with :func:`read_csv`, which removes exactly those prefixes (:func:`unguard_text`);
 * XLSX (:func:`write_xlsx`): the cell keeps its text, stored as a string (never a formula) with
   Excel's "quote prefix" set, so that editing it does not turn it into a formula either.
 
@@ -19,17 +20,62 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["FORMULA_STARTS", "safe_frame", "safe_text", "write_csv", "write_xlsx"]
+__all__ = [
+    "FORMULA_STARTS",
+    "read_csv",
+    "safe_frame",
+    "safe_text",
+    "unguard_text",
+    "write_csv",
+    "write_xlsx",
+]
 
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _guarded(text: str) -> bool:
+    # apostrophes first too, so that a name that begins with "'=" reads back as itself
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
 def safe_text(value):
-    """``value`` prefixed with ``'`` when it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """``value`` prefixed with ``'`` when it is text a spreadsheet would run as a formula.
+
+    Text that already begins with apostrophes before such a character gets one more, so that
+    :func:`unguard_text` gives back exactly what was written.
+    """
+    if isinstance(value, str) and _guarded(value):
         return "'" + value
     return value
+
+
+def unguard_text(value):
+    """The counterpart of :func:`safe_text`: the text as it was before it was written.
+
+    Only a ``'`` that :func:`safe_text` added is removed (one, before a formula character or
+    before further apostrophes and one); other text is returned as it is.
+    """
+    if isinstance(value, str) and value.startswith("'") and _guarded(value[1:]):
+        return value[1:]
+    return value
+
+
+def read_csv(path: str | Path, **kwargs) -> pd.DataFrame:
+    """Read a CSV file that :func:`write_csv` wrote, with the names as they were.
+
+    Text cells and column names lose the ``'`` that :func:`write_csv` put before a formula
+    character (``'=HYPERLINK(...)`` reads back as ``=HYPERLINK(...)``, ``'-东区`` as ``-东区``).
+    Keyword arguments go to :func:`pandas.read_csv` (``encoding`` defaults to ``utf-8-sig``).
+    """
+    kwargs.setdefault("encoding", "utf-8-sig")
+    df = pd.read_csv(path, **kwargs)
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            df[col] = s.map(unguard_text, na_action="ignore")
+    df.columns = [unguard_text(c) for c in df.columns]
+    return df
 
 
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:

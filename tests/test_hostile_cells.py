@@ -115,3 +115,74 @@ def test_report_html_escapes_names_and_forbids_scripts():
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script>" not in page
     assert "Content-Security-Policy" in page and "script-src" not in page  # default-src 'none'
+
+
+def test_read_csv_gives_back_exactly_what_was_written(tmp_path):
+    from lifecircle.cells import read_csv, unguard_text
+
+    texts = [
+        *HOSTILE,
+        "-东区",
+        "'=已有撇号",
+        "''+两个撇号",
+        "'普通撇号",
+        "'",
+        "普通站点",
+        "石泉路=1",
+    ]
+    df = pd.DataFrame({"name": texts, "n": range(len(texts)), "=列": ["x"] * len(texts)})
+    back = read_csv(write_csv(df, tmp_path / "t.csv"))
+    assert back.columns.tolist() == ["name", "n", "=列"]
+    # a carriage return inside a quoted cell reads back as written (CR LF rows)
+    assert back["name"].tolist() == texts
+    assert back["n"].tolist() == list(range(len(texts)))
+    # only what the writer guarded is unguarded
+    assert safe_text("'=已有撇号") == "''=已有撇号"
+    assert unguard_text("'普通撇号") == "'普通撇号" and unguard_text("'-东区") == "-东区"
+
+
+def test_map_from_coverage_output_shows_names_without_the_guard(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+    from test_pipeline import X0, Y0
+
+    paths = write_grid_inputs(tmp_path)
+    names = [HOSTILE[0], "-东区"]
+    halves = [shapely.box(X0 - 50, Y0 - 50, X0 + 200, Y0 + 450),
+              shapely.box(X0 + 200, Y0 - 50, X0 + 450, Y0 + 450)]  # fmt: skip
+    boundary = tmp_path / "two.geojson"
+    gpd.GeoDataFrame({"name": names}, geometry=halves, crs=32651).to_crs(4326).to_file(boundary)
+    out = tmp_path / "cov"
+    argv = ["coverage", "--network", str(paths["network"]), "--boundaries", str(boundary),
+            "--facilities", str(paths["facilities"]), "--coords", "gcj02", "--out", str(out),
+            "--quiet"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr()
+    raw = (out / "coverage.csv").read_text(encoding="utf-8-sig")
+    assert "'-东区" in raw and "'=HYPERLINK" in raw  # written guarded
+    page = tmp_path / "map.html"
+    assert main(["map", "--coverage", str(out), "--out", str(page), "--quiet"]) == 0
+    import re
+
+    html = page.read_text(encoding="utf-8")  # GeoJSON in the page escapes non-ASCII as \\uXXXX
+    html = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
+    assert html.count("<b>-东区</b>") == 1 and "'-东区" not in html
+    assert "<b>=HYPERLINK(&quot;http://x&quot;,&quot;click&quot;)</b>" in html
+    assert "'=HYPERLINK" not in html and "&#x27;=HYPERLINK" not in html
+
+
+def test_batch_summary_reads_street_tables_back_without_the_guard(tmp_path):
+    from lifecircle.cells import read_csv
+    from lifecircle.workflow.batch import _write_summary
+
+    for street, name in (("a", HOSTILE[0]), ("b", "-东区")):
+        (tmp_path / street).mkdir()
+        write_csv(
+            pd.DataFrame({"boundary": [name], "share": [0.5]}), tmp_path / street / "coverage.csv"
+        )
+    summary, files = _write_summary(tmp_path, ["a", "b"])
+    assert summary["boundary"].tolist() == [HOSTILE[0], "-东区"]
+    assert read_csv(files["summary_csv"])["boundary"].tolist() == [HOSTILE[0], "-东区"]
+    raw = files["summary_csv"].read_text(encoding="utf-8-sig")
+    assert "'-东区" in raw and "''" not in raw  # guarded once, not twice
+    ws = openpyxl.load_workbook(files["summary_xlsx"]).worksheets[0]
+    assert [c.value for c in ws["B"][1:]] == [HOSTILE[0], "-东区"]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..cells import read_csv
 from ..errors import InputError
 
 __all__ = ["BatchResult", "SCHEDULER_TIMEOUT_S", "run_batch", "run_config", "summary_rows"]
@@ -182,7 +183,7 @@ def _shared_networks(client, configs, failures) -> tuple[dict[str, object], dict
 
 def summary_rows(coverage_csv: str | Path, run: str) -> pd.DataFrame:
     """A run's ``coverage.csv`` with the summary's leading ``run``, ``level``, ``street``."""
-    t = pd.read_csv(coverage_csv, encoding="utf-8-sig")
+    t = read_csv(coverage_csv)
     level = t.pop("level") if "level" in t else pd.Series("street", index=t.index)
     street = t["boundary"] if "boundary" in t else pd.Series(run, index=t.index)
     t.insert(0, "street", street.astype(str))

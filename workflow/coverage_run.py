@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
+from ..cells import read_csv
 from ..errors import InputError
 from ..settings import get_profile
 from .loading import (
@@ -176,7 +177,7 @@ def _compute(req: CoverageRequest, net, fac, boundaries, demand, progress: bool)
 
 
 def _rejected_lines(rejected: Path) -> list[str]:
-    frame = pd.read_csv(rejected, encoding="utf-8-sig")
+    frame = read_csv(rejected)
     lines = [f"未使用的输入 {len(frame)} 行 (逐行原因见 {rejected}):"]
     for r in frame.head(20).itertuples():
         row = "" if pd.isna(r.row) else f"第 {int(r.row)} 行, "

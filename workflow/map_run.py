@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..cells import read_csv
 from ..errors import InputError
 from ..geo.report import LoadReport
 from .loading import BoundaryFile, FacilityFile, load_facility_file
@@ -80,7 +81,7 @@ def _read_table(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     try:
-        return pd.read_csv(path, encoding="utf-8-sig")
+        return read_csv(path)
     except Exception as exc:
         raise InputError(f"{path}: 无法读取 (cannot read): {exc}") from None
 

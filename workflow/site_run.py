@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..cells import read_csv
 from ..errors import InputError
 from ..settings import DEFAULT_MINUTES, WGS84, get_profile
 from ..units import basis_label, basis_unit, tidy_numbers
@@ -415,7 +416,7 @@ def _write(req, prob, tables, reports, basis, weight, pop60_known) -> tuple[dict
     lines = []
     if rejected is not None:
         paths["rejected"] = rejected
-        n_rows = len(pd.read_csv(rejected, encoding="utf-8-sig"))
+        n_rows = len(read_csv(rejected))
         lines.append(f"未使用的输入 {n_rows} 行 (逐行原因见 {rejected})")
     lines += [f"注: {note}" for note in prob.report.notes]
     if len(ranking):

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from ..cells import read_csv
 from ..errors import InputError
 from ..settings import DEFAULT_MINUTES, PROFILES, WGS84, get_profile
 
@@ -105,12 +106,11 @@ def _read(path: Path, layer: str, required: bool = True) -> gpd.GeoDataFrame | N
 
 def _population_known(coverage_dir: Path, demand: gpd.GeoDataFrame) -> bool:
     """The coverage table's ``demand_basis`` (else: not known when every node weighs 1)."""
-    import pandas as pd
 
     csv = coverage_dir / "coverage.csv"
     if csv.exists():
         try:
-            basis = pd.read_csv(csv, encoding="utf-8-sig", usecols=["demand_basis"])
+            basis = read_csv(csv, usecols=["demand_basis"])
             if len(basis):
                 return bool((basis["demand_basis"].astype(str) != "nodes").any())
         except (ValueError, OSError):
