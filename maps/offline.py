@@ -209,14 +209,32 @@ def external_references(html: str) -> list[str]:
     return sorted(found)
 
 
-def csp_policy(html: str) -> str:
-    """The Content-Security-Policy of a self-contained page: its inline scripts by hash only.
+def _linked(html: str) -> tuple[list[str], list[str]]:
+    """URLs of the scripts and stylesheets the page's ``<head>`` links (folium's CDN assets)."""
+    head = html.split("</head>", 1)[0] if "</head>" in html else ""
+    scripts = [m.group("url") for m in _SCRIPT_TAG.finditer(head)]
+    styles = [m.group("url") for m in _LINK_TAG.finditer(head)]
+    web = ("https://", "http://")
+    return [u for u in scripts if u.startswith(web)], [u for u in styles if u.startswith(web)]
+
+
+def _origin(url: str) -> str:
+    parts = urlparse(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def csp_policy(html: str, online: bool = False) -> str:
+    """The Content-Security-Policy of a map page: its inline scripts by hash only.
 
     ``script-src`` lists the SHA-256 of every inline ``<script>`` in ``html`` and nothing else,
     so inline event handlers, ``javascript:`` URLs and scripts added later (by a name that
     reached the page unescaped) are refused by the browser. Styles may be inline (Leaflet
     positions everything with them); images may be ``data:``/``blob:`` or basemap tiles over
     HTTP(S); fonts only ``data:``; no frames, plugins, forms or connections.
+
+    With ``online``, the scripts and stylesheets the page's ``<head>`` links from CDNs are
+    allowed too, each by its exact URL (not the whole CDN host, which serves anyone's code),
+    and fonts from the stylesheets' hosts (Font Awesome, Glyphicons).
     """
     hashes = []
     for m in _INLINE_SCRIPT.finditer(html):
@@ -224,19 +242,30 @@ def csp_policy(html: str) -> str:
             continue
         digest = hashlib.sha256(m.group("code").encode("utf-8")).digest()
         hashes.append(f"'sha256-{base64.b64encode(digest).decode('ascii')}'")
-    scripts = " ".join(dict.fromkeys(hashes)) or "'none'"
+    scripts, styles = _linked(html) if online else ([], [])
+    allowed = " ".join(dict.fromkeys([*hashes, *(_csp_url(u) for u in scripts)])) or "'none'"
+    style = " ".join(["'unsafe-inline'", *dict.fromkeys(_csp_url(u) for u in styles)])
+    fonts = " ".join(["data:", *dict.fromkeys(_origin(u) for u in styles)])
     return (
-        f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; "
-        "img-src data: blob: https: http:; font-src data:; connect-src 'none'; "
+        f"default-src 'none'; script-src {allowed}; style-src {style}; "
+        f"img-src data: blob: https: http:; font-src {fonts}; connect-src 'none'; "
         "object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'"
     )
 
 
-def add_csp(html: str) -> str:
-    """``html`` with a ``<meta>`` Content-Security-Policy (:func:`csp_policy`) first in its head."""
+def _csp_url(url: str) -> str:
+    # a source expression may not hold ; , or spaces: percent-encode them
+    return re.sub(r"[;,\s']", lambda m: f"%{ord(m.group(0)):02X}", url)
+
+
+def add_csp(html: str, online: bool = False) -> str:
+    """``html`` with a ``<meta>`` Content-Security-Policy (:func:`csp_policy`) first in its head.
+
+    ``online``: the page loads its assets from CDNs (an online map); they are allowed by URL.
+    """
     # the HTML parser turns CR LF and CR into LF before a script's hash is taken
     html = html.replace("\r\n", "\n").replace("\r", "\n")
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{csp_policy(html)}">'
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{csp_policy(html, online)}">'
     m = _HEAD_OPEN.search(html)
     if m is None:
         return meta + html
@@ -279,7 +308,9 @@ def save_map(
         run (:func:`add_csp`; see the module docstring). Basemap tiles are
         still requested when the map has a basemap; build it with ``basemap=None`` for a map
         that needs no network at all. An online file (False) carries :data:`OFFLINE_NOTICE`,
-        which tells a planner without internet to open ``map_offline.html``.
+        which tells a planner without internet to open ``map_offline.html``, and a
+        Content-Security-Policy that admits its hashed inline scripts and the exact CDN files
+        folium links (:func:`add_csp` with ``online=True``), nothing else.
     notes : list, optional
         Receives what was dropped or substituted during the offline export.
 
@@ -298,6 +329,6 @@ def save_map(
             raise OfflineExportError("offline map would still fetch: " + ", ".join(left[:5]))
         html = add_csp(html)
     else:
-        html = add_offline_notice(html)
+        html = add_csp(add_offline_notice(html), online=True)
     path.write_text(html, encoding="utf-8")
     return path

@@ -204,3 +204,36 @@ def test_hostile_names_never_run(tmp_path, with_csp):
         assert [m for m in logs if "Uncaught" in m] == []
     finally:
         driver.quit()
+
+
+def test_online_map_has_a_policy_and_hostile_names_never_run(tmp_path):
+    """The online map.html (assets on CDNs) carries a CSP too: only its hashed inline scripts
+    and folium's CDN files, by exact URL. With the network blocked Leaflet cannot load; the
+    page still opens without a dialog, its inline scripts run (the policy admits them: no CSP
+    report, and the map script fails only for want of Leaflet) and the offline notice shows."""
+    page = save_map(_hostile_map(), tmp_path / "map.html")
+    html = page.read_text(encoding="utf-8")
+    assert html.count('http-equiv="Content-Security-Policy"') == 1
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    script_src = re.search(r"script-src ([^;]*)", policy).group(1).split()
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in script_src
+    assert not any(s.rstrip("/").count("/") < 3 and s.startswith("http") for s in script_src)
+    linked = re.findall(r'<script src="([^"]+)"', html)
+    assert linked and set(linked) <= set(script_src)  # every CDN script, by exact URL
+    inline = [s for s in script_src if s.startswith("'sha256-")]
+    assert len(inline) == len(re.findall(r"<script>", html))  # every inline script hashed
+    driver = _driver()
+    try:
+        driver.get(page.as_uri())
+        _no_alert(driver)
+        assert driver.execute_script("return typeof L") == "undefined"  # network blocked
+        assert driver.find_element("id", "lc-offline-note").is_displayed()
+        assert driver.execute_script("return window.__pwned || null") is None
+        assert driver.title == PAYLOADS[0] + PAYLOADS[2]
+        assert driver.find_elements("css selector", "img[src='x'], svg[onload], details") == []
+        logs = [e["message"] for e in driver.get_log("browser")]
+        assert [m for m in logs if "Content Security Policy" in m] == []
+        assert any("L is not defined" in m for m in logs)  # folium's inline script did run
+    finally:
+        driver.quit()
