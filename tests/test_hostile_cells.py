@@ -180,9 +180,12 @@ def test_batch_summary_reads_street_tables_back_without_the_guard(tmp_path):
             pd.DataFrame({"boundary": [name], "share": [0.5]}), tmp_path / street / "coverage.csv"
         )
     summary, files = _write_summary(tmp_path, ["a", "b"])
+    assert summary["street"].tolist() == [HOSTILE[0], "-东区"]
     assert summary["boundary"].tolist() == [HOSTILE[0], "-东区"]
-    assert read_csv(files["summary_csv"])["boundary"].tolist() == [HOSTILE[0], "-东区"]
+    back = read_csv(files["summary_csv"])
+    assert back["street"].tolist() == back["boundary"].tolist() == [HOSTILE[0], "-东区"]
     raw = files["summary_csv"].read_text(encoding="utf-8-sig")
     assert "'-东区" in raw and "''" not in raw  # guarded once, not twice
     ws = openpyxl.load_workbook(files["summary_xlsx"]).worksheets[0]
-    assert [c.value for c in ws["B"][1:]] == [HOSTILE[0], "-东区"]
+    col = [c.value for c in ws[1]].index("street")
+    assert [r[col].value for r in ws.iter_rows(min_row=2)] == [HOSTILE[0], "-东区"]
