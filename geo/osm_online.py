@@ -8,9 +8,11 @@ rate limiting). The online loaders of :mod:`lifecircle.geo.network` and
 Limits: inside :func:`osmnx_settings` every HTTP request osmnx makes to Overpass and Nominatim
 goes through :class:`BoundedRequests` (a stand-in for the ``requests`` module in osmnx's request
 code): a connect/read timeout, a bounded number of retries with doubling pauses for refused
-connections, HTTP 429 and 5xx (osmnx alone sleeps and retries a 429 without end), then
-:class:`OnlineError` naming the endpoint and the options that change the limits. A read
-timeout is not retried. An answer that is not JSON is reported as what came back. Nominatim
+connections (short ones: a refusing server is down), HTTP 429 and 5xx (osmnx alone sleeps and
+retries a 429 without end), then :class:`OnlineError` naming the endpoint and the options that
+change the limits. A read or connect timeout is not retried. osmnx's look at the Overpass
+``/status`` page before a query (up to a minute's pause for a page it cannot read) costs at most
+the timeout. An answer that is not JSON is reported as what came back. Nominatim
 results missing ``importance`` or ``boundingbox`` are completed before osmnx reads them. The
 limits are :class:`lifecircle.settings.OnlineSettings`, set for a block by
 :func:`online_limits` (the CLI's ``--osm-timeout`` and ``--osm-retries``).
@@ -138,14 +140,16 @@ class BoundedRequests:
                 response = self._real.request(method, url, **kwargs)
             except exc_.ReadTimeout:
                 raise self._fail(endpoint, f"在 {lim.timeout_s:g} 秒内没有应答") from None
-            except exc_.RequestException as exc:  # refused, reset, DNS, connect timeout
+            except exc_.ConnectTimeout:  # no answer to the connection either: not retried
+                raise self._fail(endpoint, f"在 {lim.timeout_s:g} 秒内连接不上") from None
+            except exc_.RequestException as exc:  # refused, reset, DNS
                 last = f"无法连接: {type(exc).__name__}"
                 if _unresolvable(exc):  # no DNS: offline, retrying cannot help
                     raise self._fail(
                         endpoint, f"无法解析主机名（离线？）: {type(exc).__name__}"
                     ) from None
-                if attempt < lim.retries:
-                    time.sleep(self._pause(attempt))
+                if attempt < lim.retries:  # refused: the server is down, short pauses
+                    time.sleep(min(self._pause(attempt), lim.refused_backoff_s * 2**attempt))
                 continue
             code = response.status_code
             if code == 429 or code >= 500:
@@ -214,6 +218,64 @@ def _complete_nominatim(results):
     return out
 
 
+def _status_wait(text: str) -> float | None:
+    """Seconds to wait that an Overpass ``/status`` page asks for; ``None`` for "a query of
+    yours is running, look again"; 0 for a page that says nothing usable (garbage)."""
+    import datetime as dt
+
+    lines = str(text).split("\n")
+    words = lines[4].split(" ") if len(lines) > 4 else [""]
+    if words[0].isdigit():
+        return 0.0  # slots available now
+    if words[0] == "Currently":
+        return None
+    if words[0] == "Slot" and len(words) > 3:
+        with suppress(ValueError):
+            free = dt.datetime.strptime(words[3], "%Y-%m-%dT%H:%M:%SZ,").replace(tzinfo=dt.UTC)
+            return max((free - dt.datetime.now(tz=dt.UTC)).total_seconds(), 1.0)
+    return 0.0
+
+
+def _status_pause(real, limits: OnlineSettings):
+    """osmnx's Overpass ``/status`` check (``_get_overpass_pause``), bounded.
+
+    osmnx waits up to its ``requests_timeout`` for the page, pauses 60 s when it cannot read
+    it and looks again every 5 s for as long as the server says a query is running. Here the
+    page, every look again and the pause it asks for together cost at most
+    ``limits.timeout_s``; an unreachable, slow or unreadable page means no pause (the status
+    is advice: the query itself is bounded and retried on 429).
+    """
+    from osmnx import _http
+    from osmnx import settings as ox_settings
+
+    def pause(base_endpoint: str, *, recursion_pause: float = 5, default_pause: float = 60):
+        if not ox_settings.overpass_rate_limit:
+            return 0
+        url = base_endpoint.rstrip("/") + "/status"
+        start = time.monotonic()
+
+        def left() -> float:
+            return limits.timeout_s - (time.monotonic() - start)
+
+        while left() > 0:
+            try:
+                text = real.get(
+                    url,
+                    headers=_http._get_http_headers(),
+                    timeout=(left(), left()),
+                    **ox_settings.requests_kwargs,
+                ).text
+            except (real.exceptions.RequestException, ValueError):
+                return 0
+            wait = _status_wait(text)
+            if wait is not None:
+                return max(0.0, min(wait, left()))
+            time.sleep(max(0.0, min(recursion_pause, left())))
+        return 0
+
+    return pause
+
+
 @contextmanager
 def _bounded_osmnx(limits: OnlineSettings) -> Iterator[None]:
     """Route osmnx's Overpass/Nominatim/DNS requests through :class:`BoundedRequests`."""
@@ -224,6 +286,7 @@ def _bounded_osmnx(limits: OnlineSettings) -> Iterator[None]:
     modules = (_overpass, _nominatim, _http)
     saved = [m.requests for m in modules]
     download = _nominatim._download_nominatim_element
+    status = _overpass._get_overpass_pause
 
     def tolerant(*args, **kwargs):
         return _complete_nominatim(download(*args, **kwargs))
@@ -232,11 +295,13 @@ def _bounded_osmnx(limits: OnlineSettings) -> Iterator[None]:
         for m in modules:
             m.requests = shim
         _nominatim._download_nominatim_element = tolerant
+        _overpass._get_overpass_pause = _status_pause(requests, limits)
         yield
     finally:
         for m, old in zip(modules, saved, strict=True):
             m.requests = old
         _nominatim._download_nominatim_element = download
+        _overpass._get_overpass_pause = status
 
 
 @contextmanager

@@ -151,8 +151,9 @@ class FakeOSM:
     faults : list
         Misbehaviour for the next requests, one item consumed per request (then normal
         answers): an HTTP status (``429``, ``500``: an HTML error page, ``Retry-After: 0``),
-        ``"hang"`` (never answer until the server stops) or ``"garbage"`` (200 with an HTML
-        page instead of JSON).
+        ``"hang"`` (never answer until the server stops), ``"garbage"`` (200 with an HTML
+        page instead of JSON) or ``("text", body)`` (200 with that plain text, e.g. a status
+        page).
     """
 
     def __init__(self, overpass: dict | None = None, nominatim: list | None = None):
@@ -212,6 +213,9 @@ class FakeOSM:
                     self._reply(
                         200, "<html><body>502 Bad Gateway (nginx)</body></html>", "text/html"
                     )
+                    return
+                if isinstance(fault, tuple) and fault[0] == "text":
+                    self._reply(200, fault[1], "text/plain")
                     return
                 if isinstance(fault, int):
                     self.send_response(fault)

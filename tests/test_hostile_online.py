@@ -14,7 +14,7 @@ import time
 import geopandas as gpd
 import pytest
 import shapely
-from fakeosm import NOMINATIM_FIXTURE, RELATION_ID, FakeOSM, install
+from fakeosm import _STATUS, NOMINATIM_FIXTURE, RELATION_ID, FakeOSM, install
 
 from lifecircle.geo.boundaries import boundary_from_osm
 from lifecircle.geo.facilities import facilities_from_osm
@@ -126,3 +126,69 @@ def test_cached_answers_serve_with_the_server_gone(fake_osm, area):
     with online_limits(timeout_s=TIMEOUT, retries=0):
         again = network_from_osm(area, buffer_m=50)
     assert again.graph.number_of_nodes() == first.graph.number_of_nodes()
+
+
+# ------------------------------------------------------------- Overpass /status and refusals
+BUSY = _STATUS.replace("2 slots available now.", "Currently running a query.")
+FAR_SLOT = _STATUS.replace(
+    "2 slots available now.", "Slot available after: 2099-01-01T00:00:00Z, in 999999 seconds."
+)
+
+
+@pytest.mark.parametrize(
+    ("fault", "least"),
+    [("garbage", 0.0), (("text", "无法解析的状态页"), 0.0), ("hang", TIMEOUT),
+     (("text", BUSY), TIMEOUT), (("text", FAR_SLOT), TIMEOUT)],
+    ids=["html", "short-text", "never-answers", "always-busy", "slot-in-2099"],
+)  # fmt: skip
+def test_status_page_costs_at_most_the_timeout(fake_osm, area, monkeypatch, fault, least):
+    """osmnx alone pauses 60 s for an unreadable status page, waits for a far slot and looks
+    again every 5 s while busy: here the status costs at most the timeout, then the query runs."""
+    import osmnx as ox
+
+    monkeypatch.setattr(ox.settings, "overpass_rate_limit", True)
+    fake_osm.faults = [fault]
+    start = time.monotonic()
+    with online_limits(timeout_s=TIMEOUT):
+        net = network_from_osm(area, buffer_m=50, use_cache=False)
+    elapsed = time.monotonic() - start
+    assert least <= elapsed < TIMEOUT + 1.0, elapsed  # + building the network (~0.2 s)
+    assert (fake_osm.count("status"), fake_osm.count("interpreter")) == (1, 1)
+    assert net.n_nodes == 9  # the fixture with a 50 m buffer, as without a status check
+
+
+def test_refused_connection_fails_within_seconds_at_default_limits(fake_osm, area, monkeypatch):
+    """Nothing listens on the port: 1 + 3 refused attempts with short pauses (< 2 s), never
+    the 2 + 4 + 8 s of the 429 backoff; the status check costs nothing either."""
+    import socket
+
+    import osmnx as ox
+
+    with socket.socket() as s:  # a free port: connections to it are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(ox.settings, "overpass_url", f"http://127.0.0.1:{port}/api")
+    monkeypatch.setattr(ox.settings, "overpass_rate_limit", True)
+    assert current_limits().retries == 3 and current_limits().backoff_s == 2.0
+    start = time.monotonic()
+    with pytest.raises(OnlineError) as err:
+        network_from_osm(area, buffer_m=50, use_cache=False)
+    elapsed = time.monotonic() - start
+    assert elapsed < 3.0, elapsed
+    msg = str(err.value)
+    assert f"http://127.0.0.1:{port}/api/interpreter" in msg
+    assert "4 次请求均失败" in msg and "无法连接" in msg
+    assert "--osm-timeout" in msg and "--osm-retries" in msg
+
+
+def test_status_parsing():
+    from lifecircle.geo.osm_online import _status_wait
+
+    assert _status_wait(_STATUS) == 0.0
+    assert _status_wait(BUSY) is None
+    assert _status_wait(FAR_SLOT) > 1e9
+    assert _status_wait("<html>502</html>") == 0.0 and _status_wait("") == 0.0
+    assert (
+        _status_wait(_STATUS.replace("2 slots", "Slot available after: 2000-01-01T00:00:00Z, in 0"))
+        == 1.0
+    )
