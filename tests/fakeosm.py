@@ -49,6 +49,7 @@ import json
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -147,7 +148,8 @@ class FakeOSM:
     ----------
     requests : list of dict
         One entry per HTTP request: ``method``, ``path`` (endpoint name such as
-        ``interpreter``, ``lookup``, ``search``, ``status``), ``params``, ``body``.
+        ``interpreter``, ``lookup``, ``search``, ``status``), ``params``, ``body``, ``t``
+        (``time.monotonic()`` on arrival).
     faults : list
         Misbehaviour for the next requests, one item consumed per request (then normal
         answers): an HTTP status (``429``, ``500``: an HTML error page, ``Retry-After: 0``),
@@ -203,8 +205,9 @@ class FakeOSM:
                     params.update({k: v[0] for k, v in parse_qs(body).items()})
                 endpoint = url.path.rstrip("/").rsplit("/", 1)[-1]
                 fake.requests.append(
-                    {"method": method, "path": endpoint, "params": params, "body": body}
-                )
+                    {"method": method, "path": endpoint, "params": params, "body": body,
+                     "t": time.monotonic()}
+                )  # fmt: skip
                 fault = fake.faults.pop(0) if fake.faults else None
                 if fault == "hang":
                     fake._stopping.wait(60)
