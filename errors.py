@@ -6,7 +6,7 @@ without importing the command line, and the command line maps it to exit code 2.
 
 from __future__ import annotations
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "InputError"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "InputError", "InputValueError"]
 
 #: Exit code: done (input rows may have been rejected and reported).
 EXIT_OK = 0
@@ -18,3 +18,7 @@ EXIT_BAD_INPUT = 2
 
 class InputError(Exception):
     """Input that cannot be used at all (unreadable file, missing column). Exit code 2."""
+
+
+class InputValueError(InputError, ValueError):
+    """An :class:`InputError` that library callers may also catch as ``ValueError``."""

@@ -77,6 +77,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from ..errors import InputValueError
 from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
 from ..geo.snap import SnapResult, fragment_note, point_distances, snap_points
@@ -582,7 +583,7 @@ def _extent_verdicts(names, net_len, extent, opts, log) -> np.ndarray:
         keep.append(not aside or aside[-1][0] != name)
     table = pd.DataFrame(aside, columns=["boundary", "network_extent_share", "reason"])
     if len(table) == len(names):
-        raise ValueError(
+        raise InputValueError(
             "没有可分析的边界（no boundary contains enough of the walking network：路网与边界不重叠"
             "或只覆盖一小部分）："
             + "；".join(f"{n}: {r}" for n, _, r in aside[:10])

@@ -68,6 +68,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -75,6 +76,7 @@ import yaml
 from annotated_types import Ge, Gt, Le
 from pydantic import (
     AfterValidator,
+    AllowInfNan,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -86,6 +88,7 @@ from pydantic import (
     field_validator,
 )
 
+from ..errors import InputValueError
 from ..settings import PACKAGE_DATA, PROFILES
 
 __all__ = [
@@ -123,7 +126,7 @@ KNOWN_CATEGORIES = (*DEFAULT_CATEGORIES, "education", "park", "other")
 SITING_MODELS = ("greedy", "mclp", "lscp", "pmedian")
 
 
-class RunConfigError(ValueError):
+class RunConfigError(InputValueError):
     """A run config that cannot be used; names the file and the field path (``facilities[1].coords``)."""
 
     def __init__(self, file: str | Path, field_: str, reason: str):
@@ -214,14 +217,18 @@ def _known_coords(value):
     return value
 
 
-Positive = Annotated[float, Gt(0), BeforeValidator(_number)]
-NonNegative = Annotated[float, Ge(0), BeforeValidator(_number)]
+Positive = Annotated[float, Gt(0), AllowInfNan(False), BeforeValidator(_number)]
+NonNegative = Annotated[float, Ge(0), AllowInfNan(False), BeforeValidator(_number)]
+#: Walking minutes and distances: the command line's ranges (``--minutes``, ``--metres``).
+Minutes = Annotated[float, Gt(0), Le(120), AllowInfNan(False), BeforeValidator(_number)]
+Metres = Annotated[float, Gt(0), Le(10_000), AllowInfNan(False), BeforeValidator(_number)]
 Share = Annotated[float, Gt(0), Le(1), BeforeValidator(_number)]
 Count = Annotated[int, Gt(0), BeforeValidator(_whole)]
 Text = Annotated[str | None, BeforeValidator(_text)]
 Profile = Annotated[str, AfterValidator(_known_profile)]
 Category = Annotated[str, AfterValidator(_known_category)]
-Thresholds = Annotated[list[Positive], BeforeValidator(_as_list), AfterValidator(_unique)]
+Thresholds = Annotated[list[Minutes], BeforeValidator(_as_list), AfterValidator(_unique)]
+Distances = Annotated[list[Metres], BeforeValidator(_as_list), AfterValidator(_unique)]
 
 
 class _Spec(BaseModel):
@@ -322,7 +329,7 @@ class SitingSpec(_Spec):
     category: Category = "elder_care"
     model: Literal["greedy", "mclp", "lscp", "pmedian"] = "greedy"
     new_sites: Count = 3
-    minutes: Positive = 15
+    minutes: Minutes = 15
     profile: Profile | None = Field(None, description="null = the main profile")
 
 
@@ -330,7 +337,7 @@ class TargetSpec(_Spec):
     """One plan figure: the share of residents a category should reach within some minutes."""
 
     category: Category
-    minutes: Positive
+    minutes: Minutes
     population_share: Share
     source: Text = None
 
@@ -342,7 +349,7 @@ class RunSettings(_Spec):
     buffer_m: NonNegative | None = Field(None, description="null = reach of the largest threshold")
     profiles: Annotated[list[Profile], BeforeValidator(_as_list), Field(min_length=1)] = ["elderly"]
     minutes: Annotated[Thresholds, Field(min_length=1)] = [5, 10, 15]
-    metres: Thresholds = Field(default_factory=list, description="distance thresholds (rings)")
+    metres: Distances = Field(default_factory=list, description="distance thresholds (rings)")
     max_snap_m: Positive = 250.0
     categories: Annotated[list[Category], BeforeValidator(_as_list), Field(min_length=1)] = list(
         DEFAULT_CATEGORIES
@@ -461,6 +468,7 @@ _ZH = {
     "extra_forbidden": "未知字段（请检查拼写）",
     "greater_than": "必须大于 {gt}",
     "greater_than_equal": "必须大于或等于 {ge}",
+    "finite_number": "必须是有限的数字",
     "less_than_equal": "必须小于或等于 {le}",
     "literal_error": "必须是 {expected} 之一",
     "string_type": "必须是文字",
@@ -512,7 +520,13 @@ def _reason(err: dict) -> str:
     shown = err.get("input")
     if kind in ("missing", "too_short") or isinstance(shown, dict):
         return f"{zh} ({msg})"
-    return f"{zh} ({msg}; 输入 {shown!r})"
+    return f"{zh} ({msg}; 输入 {_SHORT.repr(shown)})"
+
+
+#: Shows a bad input value briefly: a YAML alias bomb (``[*a, *a, …]`` nested) would otherwise
+#: be expanded into gigabytes of text.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 4, 4, 80
 
 
 def _validation_error(file: Path, exc: ValidationError) -> RunConfigError:

@@ -403,6 +403,11 @@ def load_boundaries(
         if geom is None or shapely.is_missing(geom) or geom.is_empty:
             report.reject(rownum, "geometry", "empty or missing geometry")
             continue
+        if not np.isfinite(shapely.get_coordinates(geom)).all():
+            report.reject(
+                rownum, "geometry", "坐标含无效数值 (NaN 或无穷大; non-finite coordinates)"
+            )
+            continue
         name = row[name_c] if name_c is not None else None
         name = f"{path.stem} #{rownum}" if _blank(name) else str(name).strip()
         fixed = geom
@@ -456,12 +461,29 @@ def load_boundaries(
     ).to_crs(WGS84)
     if src_crs is not None and not src_crs.equals(WGS84):
         report.note(f"converted from {src_crs.to_string()} ({src_crs.name}) to EPSG:4326")
+    out = _lonlat_rows(out, report)
     _fill_from_registry(out, registry, report)
     if len(out):
         out["area_km2"] = out.to_crs(metric_crs_for(out)).area.to_numpy() / 1e6
     out["code"] = _object_column(out["code"])
     report.n_loaded = len(out)
     return out[[*BOUNDARY_COLUMNS, "geometry"]], report
+
+
+def _lonlat_rows(out: gpd.GeoDataFrame, report: LoadReport) -> gpd.GeoDataFrame:
+    """Rows whose WGS84 bounds are real lon/lat; the others rejected (e.g. a vertex at 1e308)."""
+    b = out.geometry.bounds.to_numpy()
+    ok = np.isfinite(b).all(axis=1) & (np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
+    ok &= (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
+    for row, box in zip(out["src_row"][~ok], b[~ok], strict=True):
+        report.reject(
+            int(row),
+            "geometry",
+            "坐标超出经纬度范围 (coordinates outside lon/lat: "
+            + ", ".join(f"{v:.6g}" for v in box)
+            + ")",
+        )
+    return out[ok]
 
 
 def _fill_from_registry(

@@ -196,6 +196,7 @@ class WalkNetwork:
         x = np.array([G.nodes[n]["x"] for n in ids], dtype=float)
         y = np.array([G.nodes[n]["y"] for n in ids], dtype=float)
         gcrs = CRS.from_user_input(G.graph["crs"])
+        lon, lat = x, y
         if not gcrs.is_geographic:
             from pyproj import Transformer
 
@@ -208,6 +209,7 @@ class WalkNetwork:
             G.graph["crs"] = WGS84
         elif gcrs.to_epsg() != 4326:
             G.graph["crs"] = WGS84
+        _drop_bad_coordinates(G, ids, np.asarray(lon), np.asarray(lat), report)
 
         isolated = [n for n, deg in G.degree() if deg == 0]
         if isolated:
@@ -418,6 +420,23 @@ class WalkNetwork:
             f"WalkNetwork({self.source!r}, {self.n_nodes} nodes, {self.n_edges} directed edges, "
             f"crs={self.crs.to_string()})"
         )
+
+
+def _drop_bad_coordinates(G, ids: list, lon: np.ndarray, lat: np.ndarray, report) -> None:
+    """Drop nodes whose coordinates are not finite lon/lat (NaN, 1e308), saying so."""
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    G.remove_nodes_from([ids[i] for i in np.flatnonzero(bad)])
+    report.warn(
+        None,
+        "node",
+        f"去掉 {int(bad.sum())} 个坐标无效的路网节点 (不是有效的经纬度, 如节点 {ids[first]}: "
+        f"{lon[first]:g}, {lat[first]:g}; dropped nodes with invalid coordinates)",
+    )
+    if G.number_of_nodes() == 0:
+        raise ValueError(f"{report.source}: no node has valid coordinates")
 
 
 def _names(values) -> str:
@@ -771,7 +790,15 @@ def network_from_graphml(
                 G = ox.load_graphml(graphml_str=fh.read())
         else:
             G = ox.load_graphml(path)
-    except (ParseError, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+    except (
+        ParseError,
+        KeyError,
+        ValueError,
+        TypeError,
+        OSError,
+        EOFError,
+        nx.NetworkXError,
+    ) as exc:
         raise ValueError(f"{path}: not a readable osmnx GraphML file ({exc})") from exc
     if G.number_of_nodes() == 0:
         raise ValueError(f"{path}: the GraphML graph has no nodes")

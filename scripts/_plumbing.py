@@ -202,8 +202,10 @@ def check_outputs(command: str, args: argparse.Namespace) -> None:
         The output cannot be written where it is asked for (exit 2).
     """
     out = getattr(args, "out", None)
-    if not out:
+    if out is None:
         return
+    if not str(out).strip():
+        raise InputError("--out: 输出路径为空 (empty output path)")
     path = Path(out).expanduser()
     if command in FILE_OUTPUTS:
         _check_file(path)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..cells import read_csv
 from ..errors import InputError
+from .writers import folder_name
 
 __all__ = ["BatchResult", "SCHEDULER_TIMEOUT_S", "run_batch", "run_config", "summary_rows"]
 
@@ -124,7 +125,7 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[tuple[str, dict]], dict[str
         except (RunConfigError, FileNotFoundError, OSError) as exc:
             failures[str(p)] = f"配置无法读取: {exc}"
             continue
-        street = str(cfg["street"])
+        street = folder_name(str(cfg["street"]))  # <out>/<street>/: never outside <out>
         if street in seen:
             failures[f"{street} ({p})"] = "同名街道已在本批次中，输出目录会互相覆盖"
             continue

@@ -163,6 +163,21 @@ LATE_OUTPUTS = re.compile(
 MANIFEST = "manifest.json"
 
 
+#: Characters never put into a folder name made from a name in the data.
+_NOT_IN_FOLDER = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def folder_name(name: str, default: str = "街道") -> str:
+    """A single safe folder name from a name in the data (a street, a district).
+
+    Path separators, ``..``, control and reserved characters cannot lead outside the output
+    folder: they become ``_``; leading/trailing dots and spaces are dropped; an empty result is
+    ``default``. Ordinary names (``石泉路街道``) are kept as they are.
+    """
+    text = _NOT_IN_FOLDER.sub("_", str(name)).strip(" .")
+    return text[:120] or default
+
+
 def _listed_before(path: Path) -> list[str]:
     if not path.is_file():
         return []
