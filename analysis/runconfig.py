@@ -58,6 +58,10 @@ Schema (defaults shown; ``data/streets/*.yaml`` are complete examples)
       new_sites: 3
       minutes: 15
       profile: null                 # null = the main profile
+      candidates: null              # candidate sites instead of network nodes:
+        # file: 候选点.csv            #   CSV/Excel/GeoJSON, relative to this file
+        # coords: gcj02             #   required: wgs84 | gcj02 | bd09 | EPSG:n
+        # x: lng, y: lat, name_col: name, sheet: null   (optional)
     targets: []                     # plan figures: {category, minutes, population_share, source}
     plan: null                      # the plan's wording, for the report
     notes: null                     # free text (returned as ``notes_text``)
@@ -323,6 +327,26 @@ class PopulationSpec(_Spec):
     _coords = field_validator("coords")(lambda cls, v: None if v is None else _known_coords(v))
 
 
+class CandidatesSpec(_Spec):
+    """Candidate sites of the siting from a table (CSV/Excel) or vector file, with a declared
+    coordinate system (points picked on Amap are ``gcj02``)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_coords_required)
+
+    file: str = Field(description="CSV/Excel/GeoJSON file; relative to the config file")
+    coords: str | int | None = Field(
+        None,
+        validate_default=True,
+        description="coordinate system: wgs84 | gcj02 (高德/腾讯) | bd09 (百度) | EPSG:n",
+    )
+    x: Text = Field(None, description="longitude column (default: detected)")
+    y: Text = Field(None, description="latitude column (default: detected)")
+    name_col: Text = None
+    sheet: str | int | None = Field(None, description="Excel sheet or vector layer")
+
+    _coords = field_validator("coords")(lambda cls, v: _known_coords(v))
+
+
 class SitingSpec(_Spec):
     """The siting question of the run."""
 
@@ -331,6 +355,9 @@ class SitingSpec(_Spec):
     new_sites: Count = 3
     minutes: Minutes = 15
     profile: Profile | None = Field(None, description="null = the main profile")
+    candidates: CandidatesSpec | None = Field(
+        None, description="candidate sites (a file); null = network nodes inside the boundary"
+    )
 
 
 class TargetSpec(_Spec):
@@ -765,12 +792,15 @@ def load_run_config(path: str | Path) -> dict:
     return out
 
 
-def _siting(cfg: RunSettings) -> dict | None:
+def _siting(cfg: RunSettings, ck: _Paths) -> dict | None:
     if getattr(cfg, "siting", None) is None:
         return None
     siting = cfg.siting.model_dump()
     siting["profile"] = siting["profile"] or cfg.profiles[0]
     siting["minutes"] = _whole_numbers([siting["minutes"]])[0]
+    if siting["candidates"] is not None:
+        cands = siting["candidates"]
+        cands["file"] = ck.required("siting.candidates.file", cands["file"])
     return siting
 
 
@@ -791,7 +821,7 @@ def _settings(cfg: RunSettings, ck: _Paths) -> dict:
         "categories": list(dict.fromkeys(cfg.categories)),
         "facilities": _facilities(cfg, ck),
         "population": _population(cfg, ck),
-        "siting": _siting(cfg),
+        "siting": _siting(cfg, ck),
         "targets": [t.model_dump() for t in cfg.targets],
         "residents": _residents(cfg, ck),
     }

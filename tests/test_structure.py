@@ -17,7 +17,6 @@ KNOWN_LONG = {
     ("maps/builder.py", "build_map"),
     ("reports/staticmap.py", "static_map"),
     ("reports/street.py", "write_report"),
-    ("workflow/inputs.py", "config_inputs"),
 }
 
 

@@ -389,7 +389,13 @@ def config_inputs(
     ``network.file``, else downloaded from OSM around the boundary plus ``buffer_m``. Facilities:
     every source of the config (``osm``: POIs downloaded inside the boundary plus the buffer;
     ``file``: :func:`lifecircle.geo.facilities.load_facilities`). Population: ``population.file``
-    distributed to the network nodes, or one per node.
+    (a table in its declared ``population.coords``) distributed to the network nodes, or one per
+    node. Siting candidates: ``siting.candidates`` (a table in its declared ``coords``), else
+    network nodes inside the boundary.
+
+    The stages, in order: :func:`config_boundary`, :func:`config_network`,
+    :func:`config_facilities`, :func:`config_demand`, :func:`config_candidates`,
+    :func:`config_options`.
 
     Offline, a boundary that cannot be downloaded is never replaced by the network's extent: the
     run stops with :class:`lifecircle.errors.InputError` naming the fix (a boundary file, or
@@ -418,198 +424,311 @@ def config_inputs(
         Unusable input: unreadable files, offline without a local network, no street node inside
         the boundary.
     """
+    if network_path and not Path(network_path).is_file():  # before any download
+        from ..errors import InputError
+
+        raise InputError(f"--network {network_path}: 文件不存在")
+    stage = ConfigStage(cfg, cache_folder)
+    boundary = config_boundary(stage, boundary)
+    net = config_network(stage, boundary, network_path, net)
+    facilities = config_facilities(stage, _buffered(boundary, stage.buffer_m))
+    demand, known, residents = config_demand(stage, net, boundary)
+    candidates = config_candidates(stage)
+    options = config_options(cfg, residents, candidates)
+    return PipelineInputs(
+        net, boundary, facilities, demand, known, stage.reports, stage.notes, options
+    )
+
+
+@dataclass
+class ConfigStage:
+    """What the stages of :func:`config_inputs` share: the config, the osmnx cache folder, the
+    loaders' reports and the notes gathered so far."""
+
+    cfg: Mapping
+    cache_folder: str | Path | None = None
+    reports: dict[str, LoadReport] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.notes = list(self.cfg.get("notes") or []) + self.notes
+        self.offline = _online_errors()
+
+    @property
+    def buffer_m(self) -> float:
+        """The network buffer: ``buffer_m``, else the reach of the largest threshold (siting's
+        too) at the slowest profile."""
+        from ..geo.network import default_buffer_m
+
+        cfg = self.cfg
+        if cfg.get("buffer_m") is not None:
+            return cfg["buffer_m"]
+        siting = dict(cfg["siting"] or {})
+        minutes = list(cfg["minutes"]) + ([siting["minutes"]] if siting.get("minutes") else [])
+        return max(default_buffer_m(p, minutes) for p in cfg["profiles"])
+
+
+def config_boundary(stage: ConfigStage, boundary: gpd.GeoDataFrame | None = None):
+    """The study boundary: given (a district's streets), ``boundary.file`` or the OSM relation.
+
+    Raises
+    ------
+    InputError
+        An unreadable file, no such boundary, or the OSM relation cannot be downloaded (never
+        replaced by the network's extent: the message names the fix).
+    """
     from ..errors import InputError
     from ..geo.boundaries import boundary_from_osm, load_boundaries
-    from ..geo.facilities import FacilitiesError, facilities_from_osm, load_facilities
-    from ..geo.network import default_buffer_m, load_network, network_from_osm
-    from ..geo.osm_online import osmnx_settings
-    from ..geo.population import demand_from_network, district_age_share, load_population
 
-    offline = _online_errors()
-    street = cfg["street"]
-    notes: list[str] = list(cfg.get("notes") or [])
-    reports: dict[str, LoadReport] = {}
-    profile = cfg["profiles"][0]
-    minutes = list(cfg["minutes"])
-    siting = dict(cfg["siting"] or {})
-    site_minutes = [siting["minutes"]] if siting.get("minutes") else []
-    buffer_m = cfg.get("buffer_m")
-    if buffer_m is None:
-        buffer_m = max(default_buffer_m(p, minutes + site_minutes) for p in cfg["profiles"])
-    local = network_path or (cfg["network"]["file"] if cfg["network"]["source"] == "file" else None)
-    if network_path and not Path(network_path).is_file():
-        raise InputError(f"--network {network_path}: 文件不存在")
-
-    # boundary
+    cfg, street = stage.cfg, stage.cfg["street"]
     bcfg = cfg["boundary"]
     if boundary is not None:
-        boundary = boundary.to_crs(WGS84).reset_index(drop=True)
-    elif bcfg["file"]:
+        return boundary.to_crs(WGS84).reset_index(drop=True)
+    if bcfg["file"]:
         try:
             gdf, brep = load_boundaries(bcfg["file"], name_col=bcfg["name_col"])
         except (OSError, ValueError) as exc:
             raise InputError(f"边界文件无法读取: {exc}") from None
-        reports["boundary"] = brep
-        boundary = _pick_boundary(gdf, bcfg["name"] or street, bcfg["file"]).reset_index(drop=True)
-    else:
-        try:
-            boundary = boundary_from_osm(cfg["osm_relation"], cache_folder=cache_folder)
-        except offline as exc:
-            raise InputError(
-                f"无法下载街道边界 (OSM relation {cfg['osm_relation']}, {type(exc).__name__}): "
-                "不能用路网的范围代替街道边界 (the network's extent is not the street). 请给出"
-                "边界文件: --boundaries 边界.geojson [--boundary-name 名称], 或在配置中写 "
-                "boundary: {file: 边界.geojson}; 或联网运行"
-            ) from None
-        except ValueError as exc:
-            raise InputError(f"OSM 边界: {exc}") from None
-        if boundary is not None:
-            boundary = boundary.copy()
-            boundary["name"] = street
-            if cfg.get("code"):
-                boundary["code"] = str(cfg["code"])
+        stage.reports["boundary"] = brep
+        return _pick_boundary(gdf, bcfg["name"] or street, bcfg["file"]).reset_index(drop=True)
+    try:
+        boundary = boundary_from_osm(cfg["osm_relation"], cache_folder=stage.cache_folder)
+    except stage.offline as exc:
+        raise InputError(
+            f"无法下载街道边界 (OSM relation {cfg['osm_relation']}, {type(exc).__name__}): "
+            "不能用路网的范围代替街道边界 (the network's extent is not the street). 请给出"
+            "边界文件: --boundaries 边界.geojson [--boundary-name 名称], 或在配置中写 "
+            "boundary: {file: 边界.geojson}; 或联网运行"
+        ) from None
+    except ValueError as exc:
+        raise InputError(f"OSM 边界: {exc}") from None
+    boundary = boundary.copy()
+    boundary["name"] = street
+    if cfg.get("code"):
+        boundary["code"] = str(cfg["code"])
+    return boundary
 
-    # network
-    if local and net is not None:
-        notes.append(f"路网：本地文件 {Path(local).name}")
-    elif local:
+
+def config_network(stage: ConfigStage, boundary, network_path=None, net=None) -> WalkNetwork:
+    """The walking network: ``net`` as given, ``network_path`` / ``network.file``, else
+    downloaded from OSM around the boundary plus :attr:`ConfigStage.buffer_m`."""
+    from ..errors import InputError
+    from ..geo.network import load_network, network_from_osm
+    from ..geo.osm_online import osmnx_settings
+
+    cfg = stage.cfg
+    local = network_path or (cfg["network"]["file"] if cfg["network"]["source"] == "file" else None)
+    if local and net is None:
         kw = {}
-        if boundary is not None and str(local).lower().endswith(".pbf"):
-            kw["bbox"] = _buffered(boundary, buffer_m)
+        if str(local).lower().endswith(".pbf"):
+            kw["bbox"] = _buffered(boundary, stage.buffer_m)
         try:
             net = load_network(local, **kw)
         except (OSError, ValueError) as exc:
             raise InputError(f"路网文件无法读取: {exc}") from None
-        notes.append(f"路网：本地文件 {Path(local).name}")
+    if local:
+        stage.notes.append(f"路网：本地文件 {Path(local).name}")
     else:
         try:
             with osmnx_settings(**_overpass_overrides()):
                 net = network_from_osm(
-                    boundary,
-                    buffer_m=buffer_m,
-                    profile=profile,
-                    minutes=minutes,
-                    cache_folder=cache_folder,
-                )
-        except offline as exc:
+                    boundary, buffer_m=stage.buffer_m, profile=cfg["profiles"][0],
+                    minutes=list(cfg["minutes"]), cache_folder=stage.cache_folder,
+                )  # fmt: skip
+        except stage.offline as exc:
             raise InputError(_offline_message("步行路网", exc)) from None
         except ValueError as exc:
             raise InputError(f"OSM 路网: {exc}") from None
-        notes.append(f"路网：OpenStreetMap 步行路网（边界外扩 {buffer_m:.0f} 米）")
-    reports["network"] = net.report
-    area = _buffered(boundary, buffer_m)
+        stage.notes.append(f"路网：OpenStreetMap 步行路网（边界外扩 {stage.buffer_m:.0f} 米）")
+    stage.reports["network"] = net.report
+    return net
 
-    # facilities
+
+def _facility_source(stage: ConfigStage, i: int, src: dict, area):
+    """One facility source of the config: (GeoDataFrame, LoadReport), None when skipped offline."""
+    from ..errors import InputError
+    from ..geo.facilities import FacilitiesError, facilities_from_osm, load_facilities
+    from ..geo.osm_online import osmnx_settings
+
+    label = src.get("label") or (Path(src["file"]).name if src["source"] == "file" else "OSM")
+    if src["source"] == "osm":
+        cats = src.get("categories") or stage.cfg["categories"]
+        try:
+            overrides = {"cache_folder": str(stage.cache_folder)} if stage.cache_folder else {}
+            with osmnx_settings(**overrides, **_overpass_overrides()):
+                return facilities_from_osm(area, categories=cats)
+        except stage.offline as exc:
+            stage.notes.append(f"离线：无法下载 OSM 设施点（{type(exc).__name__}），已跳过 {label}")
+            return None
+    try:
+        return load_facilities(
+            src["file"], src["coords"], x=src.get("x"), y=src.get("y"),
+            type_col=src.get("type_col"), name_col=src.get("name_col"),
+            category=src.get("category"), categories=src.get("rules"), area=area,
+            sheet=sheet_name_or_index(src.get("sheet")), address_col=src.get("address_col"),
+            swap_xy=bool(src.get("swap_xy")),
+        )  # fmt: skip
+    except (OSError, FacilitiesError, ValueError) as exc:
+        raise InputError(f"facilities[{i}] {label}: {exc}") from None
+
+
+def config_facilities(stage: ConfigStage, area) -> gpd.GeoDataFrame:
+    """Every facility source of the config within ``area``, in the run's categories (the rest
+    noted); each source's report is kept."""
     parts: list[gpd.GeoDataFrame] = []
-    for i, src in enumerate(cfg["facilities"]):
+    cats = stage.cfg["categories"]
+    for i, src in enumerate(stage.cfg["facilities"]):
         label = src.get("label") or (Path(src["file"]).name if src["source"] == "file" else "OSM")
-        if src["source"] == "osm":
-            cats = src.get("categories") or cfg["categories"]
-            try:
-                overrides = {"cache_folder": str(cache_folder)} if cache_folder else {}
-                with osmnx_settings(**overrides, **_overpass_overrides()):
-                    gdf, rep = facilities_from_osm(area, categories=cats)
-            except offline as exc:
-                notes.append(f"离线：无法下载 OSM 设施点（{type(exc).__name__}），已跳过 {label}")
-                continue
-        else:
-            sheet = src.get("sheet")
-            try:
-                gdf, rep = load_facilities(
-                    src["file"],
-                    src["coords"],
-                    x=src.get("x"),
-                    y=src.get("y"),
-                    type_col=src.get("type_col"),
-                    name_col=src.get("name_col"),
-                    category=src.get("category"),
-                    categories=src.get("rules"),
-                    area=area,
-                    sheet=sheet_name_or_index(sheet),
-                    address_col=src.get("address_col"),
-                    swap_xy=bool(src.get("swap_xy")),
-                )
-            except (OSError, FacilitiesError, ValueError) as exc:
-                raise InputError(f"facilities[{i}] {label}: {exc}") from None
-        reports[f"facilities[{i}] {label}"] = rep
-        other = ~gdf["category"].isin(cfg["categories"])
+        got = _facility_source(stage, i, src, area)
+        if got is None:
+            continue
+        gdf, rep = got
+        stage.reports[f"facilities[{i}] {label}"] = rep
+        other = ~gdf["category"].isin(cats)
         if other.any():
             counts = gdf.loc[other, "category"].value_counts()
-            notes.append(
+            stage.notes.append(
                 f"{label}：{int(other.sum())} 处设施的类别不在本次分析类别中，未计入（"
                 + "，".join(f"{k} {v}" for k, v in counts.items())
                 + "）"
             )
         parts.append(gdf.loc[~other])
-    facilities = _concat_facilities(parts)
+    return _concat_facilities(parts)
 
-    # population → demand
-    pcfg = cfg["population"]
+
+def _config_share60(stage: ConfigStage) -> float | None:
+    from ..errors import InputError
+    from ..geo.population import district_age_share
+
+    pcfg = stage.cfg["population"]
     share60 = pcfg.get("share60")
     if share60 is None and pcfg.get("age_file"):
         try:
             share60 = district_age_share(pcfg["age_file"], pcfg["age_district"])
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"population.age_file: {exc}") from None
-        notes.append(f"60 岁以上人口比例 {share60:.1%}（{pcfg['age_district']}，人口普查）")
-    population = None
-    if pcfg["source"] == "file" and pcfg.get("file"):
-        try:
-            population, prep = load_population(
-                pcfg["file"], count_col=pcfg["count_col"], coords=pcfg.get("coords")
-            )
-        except (OSError, ValueError) as exc:
-            raise InputError(f"population.file: {exc}") from None
-        reports["population"] = prep
+        stage.notes.append(f"60 岁以上人口比例 {share60:.1%}（{pcfg['age_district']}，人口普查）")
+    return share60
+
+
+def _config_population(stage: ConfigStage):
+    """The population layer of ``population.file`` in its declared system (None without)."""
+    from ..errors import InputError
+    from ..geo.population import load_population
+
+    pcfg = stage.cfg["population"]
+    if pcfg["source"] != "file" or not pcfg.get("file"):
+        return None
+    try:
+        population, prep = load_population(
+            pcfg["file"], count_col=pcfg["count_col"], coords=pcfg.get("coords")
+        )
+    except (OSError, ValueError) as exc:
+        raise InputError(f"population.file: {exc}") from None
+    stage.reports["population"] = prep
+    return population
+
+
+def config_demand(stage: ConfigStage, net: WalkNetwork, boundary):
+    """Demand at the network nodes: the population layer, else one per node; buildings
+    (``residents.buildings``) replace it when they can be had.
+
+    Returns
+    -------
+    (GeoDataFrame, bool, dict or None)
+        The demand, whether it counts people, and the residents' options left (None when
+        there are none or the buildings could not be downloaded).
+    """
+    from ..errors import InputError
+    from ..geo.population import demand_from_network
+
+    share60 = _config_share60(stage)
+    population = _config_population(stage)
     drep = LoadReport("population → network nodes")
     try:
         demand = demand_from_network(net, population, boundary, share60=share60, report=drep)
     except ValueError as exc:
-        raise InputError(f"{street}: {exc}（路网是否覆盖该街道？）") from None
-    reports["demand"] = drep
+        raise InputError(f"{stage.cfg['street']}: {exc}（路网是否覆盖该街道？）") from None
+    stage.reports["demand"] = drep
     known = population is not None
     if known:
-        require_population_overlap(demand, pcfg["file"])
+        require_population_overlap(demand, stage.cfg["population"]["file"])
+    residents = stage.cfg.get("residents")
+    if not (residents and residents.get("buildings")):
+        return demand, known, residents
+    try:
+        demand, bnotes, breps = _config_building_demand(
+            boundary, residents, population, share60, stage.cache_folder
+        )
+    except stage.offline as exc:
+        basis = "人口图层" if known else "路网节点"
+        stage.notes.append(
+            f"离线：无法下载 OSM 建筑或居民区（{type(exc).__name__}），需求仍按{basis}计，"
+            "未做居民区、2SFCA 与达标率分析"
+        )
+        return demand, known, None
+    stage.notes.extend(bnotes)
+    stage.reports.update(breps)
+    return demand, True, residents
 
-    residents = cfg.get("residents")
-    if residents and residents.get("buildings"):
-        try:
-            demand, bnotes, breps = _config_building_demand(
-                boundary, residents, population, share60, cache_folder
-            )
-            known = True
-            notes += bnotes
-            reports.update(breps)
-        except offline as exc:
-            basis = "人口图层" if known else "路网节点"
-            notes.append(
-                f"离线：无法下载 OSM 建筑或居民区（{type(exc).__name__}），需求仍按{basis}计，"
-                "未做居民区、2SFCA 与达标率分析"
-            )
-            residents = None
 
-    options = {
+def config_candidates(stage: ConfigStage) -> gpd.GeoDataFrame | None:
+    """The siting candidates of ``siting.candidates`` (a table in its declared ``coords``), or
+    None (the siting then takes network nodes inside the boundary).
+
+    Raises
+    ------
+    InputError
+        No coordinate system declared, an unreadable file or no usable row.
+    """
+    from ..analysis.siting import read_candidates
+    from ..errors import InputError
+
+    spec = (stage.cfg.get("siting") or {}).get("candidates")
+    if not spec:
+        return None
+    name = Path(spec["file"]).name
+    try:
+        gdf, rep = read_candidates(
+            spec["file"], spec.get("coords"), x=spec.get("x"), y=spec.get("y"),
+            name_col=spec.get("name_col"), sheet=sheet_name_or_index(spec.get("sheet")),
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise InputError(f"siting.candidates {name}: {exc}") from None
+    stage.reports[f"候选点 {name}"] = rep
+    if len(gdf) == 0:
+        raise InputError(f"siting.candidates {name}: 没有可用的候选点 (no usable candidate row)")
+    gdf.attrs["source"] = name
+    stage.notes.append(f"选址候选点：{name} 中的 {len(gdf)} 处（坐标系 {spec['coords']}）")
+    return gdf
+
+
+def config_options(cfg: Mapping, residents: dict | None, candidates=None) -> dict:
+    """The run options (:class:`lifecircle.workflow.study.RunOptions` fields) of a config."""
+    profile = cfg["profiles"][0]
+    siting = cfg["siting"]
+    return {
         "residents": (
             {k: v for k, v in residents.items() if k not in _DEMAND_KEYS} if residents else None
         ),
         "profile": profile,
-        "minutes": minutes,
+        "minutes": list(cfg["minutes"]),
         "categories": list(cfg["categories"]),
         "profiles": list(cfg["profiles"][1:]),
         "metres": list(cfg.get("metres") or []),
         "siting": None
-        if cfg["siting"] is None
+        if siting is None
         else {
             "category": siting["category"],
             "minutes": siting["minutes"],
             "new": siting["new_sites"],
             "model": siting["model"],
             "profile": siting.get("profile") or profile,
+            "candidates": candidates,
         },
         "corridors": cfg.get("corridors"),
         "targets": cfg.get("targets") or None,
-        "title": f"{street} 15分钟社区生活圈",
+        "title": f"{cfg['street']} 15分钟社区生活圈",
         "max_snap_m": cfg.get("max_snap_m", 250.0),
         "basemap": "auto",
     }
-    return PipelineInputs(net, boundary, facilities, demand, known, reports, notes, options)

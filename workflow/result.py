@@ -128,6 +128,8 @@ def summary_lines(result: PipelineResult) -> list[str]:
             f"覆盖 {s['covered_before']:,.0f} → {s['covered_after']:,.0f} {unit}"
             f"（{_fmt_share(s['share_before'])} → {_fmt_share(s['share_after'])}）"
         )
+        if s.get("candidates_label"):
+            lines.append(f"  候选点：{s['candidates_label']}")
         gain = next(
             (
                 c

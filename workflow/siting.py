@@ -61,11 +61,14 @@ def site_new_facilities(
     population_known: bool = True,
     time_limit: float = 60.0,
     progress: bool = False,
+    candidates: gpd.GeoDataFrame | None = None,
 ) -> NewSites:
     """The best ``new`` sites for one more facility of ``category`` (``lifecircle site --new``).
 
-    Candidates are network nodes inside the boundary at least ``spacing_m`` apart
-    (:func:`lifecircle.analysis.siting.generate_candidates`); the existing facilities of the
+    Candidates are ``candidates`` when given (e.g. :func:`lifecircle.analysis.siting.read_candidates`
+    of a file, as ``lifecircle site --candidates``), else network nodes inside the boundary at
+    least ``spacing_m`` apart (:func:`lifecircle.analysis.siting.generate_candidates`); the
+    existing facilities of the
     category stay open; the model (``greedy``: greedy+swap, ``mclp``, ``lscp``, ``pmedian``)
     maximises the demand within ``minutes`` (:meth:`SitingProblem.solve`), weighted by the 60+
     population when it is known, else by population (or network nodes).
@@ -88,6 +91,9 @@ def site_new_facilities(
         Solver seconds (MCLP/LSCP/p-median); the proven gap is reported.
     progress : bool
         tqdm progress bar over the bounded searches.
+    candidates : GeoDataFrame, optional
+        Candidate sites (points, any CRS; ``site_id``, ``name``); candidates off the network
+        are reported, not used.
     """
     from ..analysis.siting import (
         WEIGHT_LABELS,
@@ -103,7 +109,8 @@ def site_new_facilities(
         dem = dem.drop(columns="pop60")  # SitingProblem then weighs it 1 per row: unused below
     weight = "pop60" if pop60_known else "pop"
     existing = facilities.loc[facilities["category"].astype(str) == category]
-    cands = generate_candidates(net, boundaries, spacing_m=spacing_m)
+    given = candidates is not None
+    cands = candidates if given else generate_candidates(net, boundaries, spacing_m=spacing_m)
     thresholds = sorted({float(m) for m in report_minutes} | {float(minutes)})
     prob = SitingProblem.build(
         net,
@@ -138,5 +145,10 @@ def site_new_facilities(
         n_existing=int(len(prob.existing_idx)),
         weight_label=("路网节点" if not population_known else WEIGHT_LABELS.get(weight, weight)),
         population_known=population_known,
+        candidates_label=(
+            f"{candidates.attrs.get('source', '给定文件')} 中的 {len(candidates)} 处候选点"
+            if given
+            else f"研究范围内的路网节点（间距不小于 {spacing_m:g} 米，{len(cands)} 处）"
+        ),
     )
     return NewSites(sites, newcov, ranking, summary, prob.report)

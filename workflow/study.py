@@ -84,8 +84,10 @@ class RunOptions:
     metres : sequence of float
         Distance thresholds (a plan's 200 m / 500 m rings) added to the table.
     siting : mapping, optional
-        ``{"category", "minutes", "new", "model", "profile"}`` of the siting step of
-        :meth:`Study.write`; ``None`` skips it (:meth:`Study.site` still works).
+        ``{"category", "minutes", "new", "model", "profile", "candidates"}`` of the siting step
+        of :meth:`Study.write` (``candidates``: a GeoDataFrame of candidate sites, e.g. from a
+        run config's ``siting.candidates``; default network nodes); ``None`` skips it
+        (:meth:`Study.site` still works).
     corridors : path, CorridorPlan or CorridorResult, optional
         Planned corridors.
     title : str, optional
@@ -436,14 +438,21 @@ class Study:
         new: int | None = None,
         model: str | None = None,
         progress: bool = False,
+        candidates=None,
+        candidate_coords: str | None = None,
     ) -> NewSites:
         """The best ``new`` sites for one more facility of ``category`` (default 为老服务站).
 
         Arguments left ``None`` come from ``options.siting`` (else 15 minutes, 3 sites,
-        greedy+swap). Returns :class:`NewSites` (``.sites``, ``.new_coverage``,
-        ``.candidates``, ``.summary``).
+        greedy+swap, network nodes inside the boundary as candidates). ``candidates`` is a
+        GeoDataFrame of points or a file (CSV/Excel/GeoJSON) whose coordinate system
+        ``candidate_coords`` must name (``gcj02`` for points picked on Amap; no default), as
+        ``lifecircle site --candidates FILE --candidate-coords SYS``. Returns :class:`NewSites`
+        (``.sites``, ``.new_coverage``, ``.candidates``, ``.summary``).
         """
         s = self.siting_options(category=category, minutes=minutes, new=new, model=model)
+        if candidates is not None:
+            s["candidates"] = self._read_candidates(candidates, candidate_coords)
         found = site_new_facilities(
             self.net,
             self.demand,
@@ -458,9 +467,26 @@ class Study:
             max_snap_m=self.options.max_snap_m,
             population_known=self.population_known,
             progress=progress,
+            candidates=s.get("candidates"),
         )
         self._sites = found
         return found
+
+    def _read_candidates(self, candidates, coords: str | None) -> gpd.GeoDataFrame:
+        """Candidate sites as given, or read from a file in its declared system."""
+        if isinstance(candidates, gpd.GeoDataFrame):
+            if candidates.crs is None:
+                raise InputError("candidates GeoDataFrame has no CRS (候选点坐标系未设定)")
+            return candidates
+        from ..analysis.siting import read_candidates
+
+        try:
+            gdf, rep = read_candidates(candidates, coords)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"候选点 (candidates) {candidates}: {exc}") from None
+        self.reports[f"候选点 {Path(candidates).name}"] = rep
+        gdf.attrs["source"] = Path(candidates).name
+        return gdf
 
     def what_if(
         self,
