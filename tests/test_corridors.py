@@ -539,5 +539,6 @@ def test_run_config_paths_are_relative_to_the_file(tmp_path):
         "new_sites": 3,
         "minutes": 15,
         "profile": "elderly",
+        "candidates": None,  # network nodes inside the boundary
     }
     assert cfg["buffer_m"] is None and cfg["max_snap_m"] == 250.0
