@@ -462,6 +462,9 @@ class _Builder:
             if s
         }
         self.faces, self.T, self.width_m, self.quad_segs = faces, T, width_m, quad_segs
+        # one field (k == 1): its chains lie scattered over the whole network and fall into
+        # many groups that do not touch, unioned apart; one facility's chains all touch
+        self.union_all = _union if k == 1 else shapely.union_all
         self.empty = np.empty(0, dtype=object)
 
     def get(self, name: str, f: int, ti: int) -> np.ndarray:
@@ -504,7 +507,7 @@ class _Builder:
             elif len(parts) == 2:
                 out.append(shapely.union(parts[0], parts[1]))
             else:
-                out.append(shapely.union_all(parts))
+                out.append(self.union_all(parts))
         return out
 
     def reference(self, f: int) -> list:

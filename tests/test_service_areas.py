@@ -366,3 +366,23 @@ def test_fast_polygons_match_the_edge_buffer_union_on_a_grid():
         assert hole_areas(p).sum() == pytest.approx(hole_areas(q).sum(), rel=1e-3, abs=1.0)
     for ti in range(3):
         assert shapely.symmetric_difference(a.union[ti], b.union[ti]).area < 1e-4 * b.union[ti].area
+
+
+def test_scattered_field_union_keeps_the_previous_areas():
+    # 40 facilities, short walks: the field's reached lines fall into many groups that do not
+    # touch (more than _ONE_BUFFER_MAX vertices at 60 and 120 m), now unioned group by group
+    net = grid_net(14, 90.0)
+    rng = np.random.default_rng(7)
+    fac = points(rng.random((40, 2)) * 1170, net)
+    snap = snap_points(net, fac)
+    a = sa.facility_service_areas(
+        net, snap, [60.0, 120.0, 300.0], width_m=40.0, points=fac, per_facility=False
+    )
+    # the areas the one-union_all assembly gave (before the grouped union), to 1e-6
+    previous = [527637.86456564, 1026072.32336042, 1542415.30018079]
+    assert shapely.area(a.union) == pytest.approx(previous, rel=1e-6)
+    assert shapely.is_valid(a.union).all()
+    # and the same set as the per-facility polygons' union
+    b = sa.facility_service_areas(net, snap, [60.0, 120.0, 300.0], width_m=40.0, points=fac)
+    for ti in range(3):
+        assert shapely.symmetric_difference(a.union[ti], b.union[ti]).area < 1e-4 * b.union[ti].area
