@@ -32,6 +32,7 @@ from scipy import sparse
 from ..settings import PROFILES, WGS84, SpeedProfile, get_profile
 from .crs import metric_crs_for
 from .report import LoadReport
+from .street_arrays import StreetArrays
 
 __all__ = [
     "WalkNetwork",
@@ -81,6 +82,10 @@ def _walk_tag_settings() -> dict:
     return {"useful_tags_way": list(dict.fromkeys([*ox.settings.useful_tags_way, *WALK_TAGS]))}
 
 
+#: The edge tags :func:`walkable_edge` reads.
+WALKABLE_TAGS = ("highway", "foot", "access", "bridge", "tunnel")
+
+
 def walkable_edge(data: dict) -> bool:
     """Whether an OSM edge can be walked.
 
@@ -113,8 +118,10 @@ class WalkNetwork:
 
     Attributes
     ----------
-    graph : networkx.MultiDiGraph
-        osmnx-style graph in WGS84; every edge has ``length`` (m) and ``travel_time_<profile>`` (s).
+    streets : StreetArrays or networkx.MultiDiGraph
+        The cleaned street graph as arrays, until :attr:`graph` (the osmnx-style networkx graph
+        in WGS84, every edge with ``length`` in m and ``travel_time_<profile>`` in s) is first
+        asked for and replaces them.
     crs : pyproj.CRS
         The metric CRS of :attr:`xy` and :attr:`edges`.
     node_ids : numpy.ndarray
@@ -137,7 +144,7 @@ class WalkNetwork:
         ``n_nodes``, ``length_m``, ``names``, ``to_main_m``, ``geometry``; empty when none.
     """
 
-    graph: nx.MultiDiGraph
+    streets: StreetArrays | nx.MultiDiGraph = field(repr=False)
     crs: CRS
     node_ids: np.ndarray
     xy: np.ndarray
@@ -148,6 +155,19 @@ class WalkNetwork:
     source: str = ""
     _csr_cache: dict = field(default_factory=dict, repr=False)
     fragments: gpd.GeoDataFrame | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The cleaned osmnx-style graph (networkx, WGS84), built from the arrays on first use.
+
+        Every edge carries ``length`` (m) and ``travel_time_<profile>`` (s), as in :attr:`edges`.
+        """
+        if isinstance(self.streets, StreetArrays):
+            e = self.edges
+            values = {"length": e["length"].to_numpy()}
+            values |= {p.time_attr: e[p.time_attr].to_numpy() for p in self.profiles.values()}
+            self.streets = self.streets.to_networkx(values, self.crs)
+        return self.streets
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -163,6 +183,12 @@ class WalkNetwork:
     ) -> WalkNetwork:
         """Build a walking network from an osmnx-style graph.
 
+        The graph is read once into arrays (:class:`~lifecircle.geo.street_arrays.StreetArrays`)
+        and cleaned there: isolated nodes, edges a pedestrian cannot use and the nodes they
+        strand are dropped; every one-way edge gains its reverse; self loops go; only the
+        largest strongly connected component stays (the others are kept as
+        :attr:`fragments`). The input graph is not modified.
+
         Parameters
         ----------
         graph : networkx graph
@@ -175,7 +201,8 @@ class WalkNetwork:
             Speed profiles to precompute travel times for; default all of
             :data:`lifecircle.settings.PROFILES`.
         keep_largest : bool
-            Keep only the largest strongly connected component (reported).
+            Keep only the largest strongly connected component (reported; on a tie in size, the
+            one holding the earliest node).
         filter_walkable : bool
             Drop edges a pedestrian cannot use (see :func:`walkable_edge`).
         source : str
@@ -184,104 +211,23 @@ class WalkNetwork:
             Report to extend (a loader's); a new one otherwise.
         """
         report = report or LoadReport(source or "graph")
-        G = nx.MultiDiGraph(graph)  # copy; also upgrades Graph/DiGraph/MultiGraph
-        G.graph.update(graph.graph)
-        G.graph.setdefault("crs", WGS84)
-        report.n_input = G.number_of_nodes()
-        if G.number_of_nodes() == 0:
+        if not isinstance(graph, nx.MultiDiGraph):
+            multi = nx.MultiDiGraph(graph)  # upgrades Graph/DiGraph/MultiGraph
+            multi.graph.update(graph.graph)
+            graph = multi
+        report.n_input = graph.number_of_nodes()
+        if report.n_input == 0:
             raise ValueError(f"{report.source}: the network has no nodes")
-
-        # coordinates: bring nodes to WGS84 lon/lat
-        ids = list(G.nodes)
-        x = np.array([G.nodes[n]["x"] for n in ids], dtype=float)
-        y = np.array([G.nodes[n]["y"] for n in ids], dtype=float)
-        gcrs = CRS.from_user_input(G.graph["crs"])
-        lon, lat = x, y
-        if not gcrs.is_geographic:
-            from pyproj import Transformer
-
-            lon, lat = Transformer.from_crs(gcrs, WGS84, always_xy=True).transform(x, y)
-            for n, a, b in zip(ids, lon, lat, strict=True):
-                G.nodes[n]["x"], G.nodes[n]["y"] = float(a), float(b)
-            # edge geometries are rebuilt below in the metric CRS; drop projected ones
-            for _, _, d in G.edges(data=True):
-                d.pop("geometry", None)
-            G.graph["crs"] = WGS84
-        elif gcrs.to_epsg() != 4326:
-            G.graph["crs"] = WGS84
-        _drop_bad_coordinates(G, ids, np.asarray(lon), np.asarray(lat), report)
-
-        isolated = [n for n, deg in G.degree() if deg == 0]
-        if isolated:
-            G.remove_nodes_from(isolated)
-            report.note(
-                f"去掉 {len(isolated)} 个不在任何道路上的节点 "
-                f"(dropped {len(isolated)} nodes that lie on no street)"
-            )
-
-        # walkability
-        if filter_walkable:
-            bad = [
-                (u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not walkable_edge(d)
-            ]
-            if bad:
-                G.remove_edges_from(bad)
-                stranded = [n for n, deg in G.degree() if deg == 0]
-                G.remove_nodes_from(stranded)
-                report.note(
-                    f"去掉 {len(bad)} 条不许步行的有向路段 (高速公路 motorway、禁止步行 foot=no、高架/隧道快速路 trunk) 及只与其"
-                    f"相连的 {len(stranded)} 个节点 (removed {len(bad)} directed edges not open "
-                    "to pedestrians)"
-                )
-
-        # pedestrians walk both ways: add reverse edges (geometry reversed)
-        added = 0
-        for u, v, _k, d in list(G.edges(keys=True, data=True)):
-            if u == v or G.has_edge(v, u):
-                continue
-            rd = dict(d)
-            if "geometry" in rd and rd["geometry"] is not None:
-                rd["geometry"] = shapely.reverse(rd["geometry"])
-            rd["reversed"] = True
-            G.add_edge(v, u, **rd)
-            added += 1
-        if added:
-            report.note(
-                f"单行道对行人双向可走: 补上 {added} 条反向路段 (added {added} reverse edges)"
-            )
-
-        # self loops carry no walking
-        loops = list(nx.selfloop_edges(G, keys=True))
-        if loops:
-            G.remove_edges_from(loops)
-
-        # largest strongly connected component
-        pieces: list[nx.MultiDiGraph] = []
-        if keep_largest and G.number_of_nodes():
-            comps = list(nx.strongly_connected_components(G))
-            largest = max(comps, key=len)
-            pieces = [G.subgraph(c).copy() for c in comps if c is not largest]
-            dropped = G.number_of_nodes() - len(largest)
-            if dropped:
-                share = dropped / G.number_of_nodes()
-                report.note(
-                    f"只保留最大的连通步行路网 (largest connected component): 去掉 "
-                    f"{G.number_of_nodes()} 个节点中的 {dropped} 个 ({share:.1%}), 分属 "
-                    f"{len(comps) - 1} 个孤立小片"
-                )
-                report.stats["dropped_component_nodes"] = dropped
-                report.stats["dropped_component_share"] = share
-                G = G.subgraph(largest).copy()
-            else:
-                report.note("步行路网是连通的, 没有去掉节点 (the walking network is connected)")
-        if G.number_of_edges() == 0:
+        streets = StreetArrays.read(graph)
+        pieces = _clean(streets, report, keep_largest, filter_walkable)
+        if len(streets.u) == 0:
             raise ValueError(f"{report.source}: no walkable edges left")
-        report.n_loaded = G.number_of_nodes()
+        report.n_loaded = streets.n_nodes
         report.n_input = max(report.n_input, report.n_loaded)
 
         metric = CRS.from_user_input(metric_crs) if metric_crs else None
         profs = {p.name: p for p in (get_profile(p) for p in (profiles or PROFILES.values()))}
-        net = cls._derive(G, metric, profs, report, source or report.source)
+        net = cls._derive(streets, metric, profs, report, source or report.source)
         net.fragments = dropped_fragments(pieces, net)
         if len(net.fragments):
             report.note(_fragments_note(net.fragments))
@@ -290,7 +236,7 @@ class WalkNetwork:
     @classmethod
     def _derive(
         cls,
-        G: nx.MultiDiGraph,
+        streets: StreetArrays,
         metric: CRS | None,
         profiles: dict[str, SpeedProfile],
         report: LoadReport,
@@ -298,64 +244,49 @@ class WalkNetwork:
     ) -> WalkNetwork:
         from pyproj import Transformer
 
-        ids = np.array(list(G.nodes), dtype=np.int64)
-        lonlat = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in ids.tolist()], dtype=float)
+        ids = np.array(streets.ids, dtype=np.int64)
+        lonlat = streets.lonlat
         if metric is None:
             metric = metric_crs_for((float(np.mean(lonlat[:, 0])), float(np.mean(lonlat[:, 1]))))
         tr = Transformer.from_crs(WGS84, metric, always_xy=True)
         mx, my = tr.transform(lonlat[:, 0], lonlat[:, 1])
         xy = np.column_stack([mx, my])
-        index = pd.Index(ids)
+        u_idx, v_idx = streets.u, streets.v
 
-        rows = list(G.edges(keys=True, data=True))
-        u = np.array([r[0] for r in rows], dtype=np.int64)
-        v = np.array([r[1] for r in rows], dtype=np.int64)
-        keys = np.array([r[2] for r in rows], dtype=np.int64)
-        u_idx = index.get_indexer(u)
-        v_idx = index.get_indexer(v)
-
-        # straight edges in one call; curved ones projected all at once (same coordinates)
-        given = np.array([r[3].get("geometry") for r in rows], dtype=object)
+        # straight edges in one call; curved ones projected all at once (same coordinates),
+        # each input geometry once (a reverse edge takes its edge's, reversed)
+        given = np.array([d.get("geometry") for d in streets.data], dtype=object)[streets.src]
         curved = ~shapely.is_missing(given)
-        geoms = np.empty(len(rows), dtype=object)
+        geoms = np.empty(len(u_idx), dtype=object)
         straight = np.flatnonzero(~curved)
         geoms[straight] = shapely.linestrings(
             np.stack([xy[u_idx[straight]], xy[v_idx[straight]]], axis=1)
         )
         if curved.any():
-            geoms[curved] = shapely.transform(
+            g = shapely.transform(
                 given[curved], lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
             )
+            flip = streets.rev[curved]
+            g[flip] = shapely.reverse(g[flip])
+            geoms[curved] = g
         # Lengths come from the metric geometry: within 0.04 % of the geodesic in a UTM zone,
         # closer than osmnx's spherical haversine (about +0.3 % north-south at Shanghai's
         # latitude), and consistent with snapping and with cutting edges at a remaining distance.
         length = shapely.length(geoms)
-
-        def attr(name):
-            return [_first(d.get(name)) for _, _, _, d in rows]
-
         table = {
-            "u": u,
-            "v": v,
-            "key": keys,
+            "u": ids[u_idx],
+            "v": ids[v_idx],
+            "key": streets.key,
             "u_idx": u_idx,
             "v_idx": v_idx,
             "length": length,
-            "name": attr("name"),
-            "highway": attr("highway"),
+            "name": streets.column("name", _first),
+            "highway": streets.column("highway", _first),
         }
         for p in profiles.values():
             table[p.time_attr] = length / p.speed_mps
         edges = gpd.GeoDataFrame(table, geometry=geoms, crs=metric)
-
-        # write lengths and travel times back onto the graph
-        times = [(p.time_attr, (length / p.speed_mps).tolist()) for p in profiles.values()]
-        for i, ((_, _, _, d), ln) in enumerate(zip(rows, length.tolist(), strict=True)):
-            d["length"] = ln
-            for name, t in times:
-                d[name] = t[i]
-        G.graph["metric_crs"] = metric.to_string()
-        return cls(G, metric, ids, xy, lonlat, edges, profiles, report, source)
+        return cls(streets, metric, ids, xy, lonlat, edges, profiles, report, source)
 
     # ------------------------------------------------------------------ views
     @property
@@ -422,21 +353,76 @@ class WalkNetwork:
         )
 
 
-def _drop_bad_coordinates(G, ids: list, lon: np.ndarray, lat: np.ndarray, report) -> None:
+def _drop_bad_coordinates(streets: StreetArrays, report) -> None:
     """Drop nodes whose coordinates are not finite lon/lat (NaN, 1e308), saying so."""
+    lon, lat = streets.lonlat[:, 0], streets.lonlat[:, 1]
     bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
     if not bad.any():
         return
     first = int(np.flatnonzero(bad)[0])
-    G.remove_nodes_from([ids[i] for i in np.flatnonzero(bad)])
+    node, x, y = streets.ids[first], lon[first], lat[first]
+    streets.keep_nodes(~bad)
     report.warn(
         None,
         "node",
-        f"去掉 {int(bad.sum())} 个坐标无效的路网节点 (不是有效的经纬度, 如节点 {ids[first]}: "
-        f"{lon[first]:g}, {lat[first]:g}; dropped nodes with invalid coordinates)",
+        f"去掉 {int(bad.sum())} 个坐标无效的路网节点 (不是有效的经纬度, 如节点 {node}: "
+        f"{x:g}, {y:g}; dropped nodes with invalid coordinates)",
     )
-    if G.number_of_nodes() == 0:
+    if streets.n_nodes == 0:
         raise ValueError(f"{report.source}: no node has valid coordinates")
+
+
+def _clean(streets: StreetArrays, report: LoadReport, keep_largest: bool, walkable: bool):
+    """Clean the street arrays in place, noting each step; returns the dropped fragments."""
+    _drop_bad_coordinates(streets, report)
+    isolated = streets.drop_isolated()
+    if isolated:
+        report.note(
+            f"去掉 {isolated} 个不在任何道路上的节点 "
+            f"(dropped {isolated} nodes that lie on no street)"
+        )
+    if walkable:
+        bad, stranded = streets.drop_edges(walkable_edge, WALKABLE_TAGS)
+        if bad:
+            report.note(
+                f"去掉 {bad} 条不许步行的有向路段 (高速公路 motorway、禁止步行 foot=no、高架/隧道快速路 trunk) 及只与其"
+                f"相连的 {stranded} 个节点 (removed {bad} directed edges not open "
+                "to pedestrians)"
+            )
+    added = streets.add_reverse()
+    if added:
+        report.note(f"单行道对行人双向可走: 补上 {added} 条反向路段 (added {added} reverse edges)")
+    streets.drop_loops()
+    pieces: list[nx.MultiDiGraph] = []
+    if keep_largest and streets.n_nodes:
+        labels, sizes = streets.components()
+        _, first = np.unique(labels, return_index=True)
+        biggest = np.flatnonzero(sizes == sizes.max())
+        largest = int(biggest[np.argmin(first[biggest])])  # on a tie: the earliest node's
+        n = streets.n_nodes
+        dropped = n - int(sizes[largest])
+        if dropped:
+            share = dropped / n
+            pieces = [
+                streets.subgraph(np.flatnonzero(labels == c)) for c in _others(labels, largest)
+            ]
+            report.note(
+                f"只保留最大的连通步行路网 (largest connected component): 去掉 "
+                f"{n} 个节点中的 {dropped} 个 ({share:.1%}), 分属 "
+                f"{len(sizes) - 1} 个孤立小片"
+            )
+            report.stats["dropped_component_nodes"] = dropped
+            report.stats["dropped_component_share"] = share
+            streets.keep_nodes(labels == largest)
+        else:
+            report.note("步行路网是连通的, 没有去掉节点 (the walking network is connected)")
+    return pieces
+
+
+def _others(labels: np.ndarray, largest: int) -> list[int]:
+    """Component labels other than ``largest``, in the order of their first node."""
+    _, first = np.unique(labels, return_index=True)
+    return [int(labels[i]) for i in np.sort(first) if labels[i] != largest]
 
 
 def _names(values) -> str:
