@@ -69,24 +69,22 @@ def read_csv(path: str | Path, **kwargs) -> pd.DataFrame:
     Keyword arguments go to :func:`pandas.read_csv` (``encoding`` defaults to ``utf-8-sig``).
     """
     kwargs.setdefault("encoding", "utf-8-sig")
-    df = pd.read_csv(path, **kwargs)
-    for col in df.columns:
-        s = df[col]
-        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-            df[col] = s.map(unguard_text, na_action="ignore")
-    df.columns = [unguard_text(c) for c in df.columns]
-    return df
+    return _map_text(pd.read_csv(path, **kwargs), unguard_text)
 
 
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells (and text column names) pass :func:`safe_text`."""
-    out = df.copy()
-    for col in out.columns:
-        s = out[col]
+    return _map_text(df.copy(), safe_text)
+
+
+def _map_text(df: pd.DataFrame, fn: Callable) -> pd.DataFrame:
+    """``df`` (changed in place) with ``fn`` applied to its text cells and column names."""
+    for col in df.columns:
+        s = df[col]
         if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-            out[col] = s.map(safe_text, na_action="ignore")
-    out.columns = [safe_text(c) for c in out.columns]
-    return out
+            df[col] = s.map(fn, na_action="ignore")
+    df.columns = [fn(c) for c in df.columns]
+    return df
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:

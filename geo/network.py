@@ -337,6 +337,14 @@ class WalkNetwork:
         """Edges as lines in ``crs`` (default WGS84)."""
         return self.edges.to_crs(crs or WGS84)
 
+    def extent(self) -> shapely.Geometry:
+        """Convex hull (WGS84) of the nodes and of the :attr:`fragments` cleaning dropped: the
+        area the network's source covers, e.g. to judge whether a facility is far outside."""
+        parts = shapely.multipoints(self.lonlat)
+        if self.fragments is not None and len(self.fragments):
+            parts = shapely.union(parts, self.fragments.to_crs(WGS84).union_all())
+        return shapely.convex_hull(parts)
+
     def total_length(self, undirected: bool = True) -> float:
         """Total street length in metres (each two-way street counted once if ``undirected``)."""
         total = float(self.edges["length"].sum())

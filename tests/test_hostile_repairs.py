@@ -223,7 +223,9 @@ def _fragment_inputs(tmp_path):
             for j in range(5)]  # fmt: skip
     ways += [({"highway": "residential", "name": f"南北{i}路"}, [(200 * i, 200 * j) for j in range(5)])
              for i in range(5)]  # fmt: skip
-    ways.append(({"highway": "footway", "name": "花园小区步道"}, [(900, 900), (1000, 900), (1000, 1000)]))
+    ways.append(
+        ({"highway": "footway", "name": "花园小区步道"}, [(900, 900), (1000, 900), (1000, 1000)])
+    )
     osm = write_osm(tmp_path / "two_parts.osm", [(t, p) for t, p in ways])
     box = shapely.box(X0 - 50, Y0 - 50, X0 + 1050, Y0 + 1050)
     boundary = tmp_path / "boundary.geojson"
@@ -232,8 +234,10 @@ def _fragment_inputs(tmp_path):
     )
     rows = [("路网上的站", (200, 200)), ("小区里的站", (1000, 1000))]
     fac = pd.DataFrame(
-        [{"name": n, "type": "为老服务站", "lng": _lonlat(*p)[0], "lat": _lonlat(*p)[1]}
-         for n, p in rows]  # fmt: skip
+        [
+            {"name": n, "type": "为老服务站", "lng": _lonlat(*p)[0], "lat": _lonlat(*p)[1]}
+            for n, p in rows
+        ]  # fmt: skip
     )
     facilities = tmp_path / "facilities.csv"
     fac.to_csv(facilities, index=False)
@@ -298,3 +302,39 @@ def test_dropped_fragment_reaches_rejected_csv_console_and_report(tmp_path, caps
     assert line in stdout
     assert line in (out / "report.md").read_text(encoding="utf-8")
     assert "花园小区步道" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_coverage_names_the_fragment_of_a_facility_beyond_the_main_network(tmp_path, capsys):
+    """coverage (no config) judges 'far outside' against the network's extent: a facility on a
+    fragment 2 km past the main network is not 远离研究范围 but on a dropped fragment."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from lifecircle.scripts.cli import main
+
+    ways = [({"highway": "residential", "name": f"东西{j}路"}, [(200 * i, 200 * j) for i in range(5)])
+            for j in range(5)]  # fmt: skip
+    ways += [({"highway": "residential", "name": f"南北{i}路"}, [(200 * i, 200 * j) for j in range(5)])
+             for i in range(5)]  # fmt: skip
+    ways.append(({"highway": "service", "name": "远郊小区路"}, [(2300, 2300), (2400, 2300)]))
+    osm = write_osm(tmp_path / "far.osm", ways)
+    boundary = tmp_path / "b.geojson"
+    box = shapely.box(X0 - 50, Y0 - 50, X0 + 2450, Y0 + 2450)
+    gpd.GeoDataFrame({"name": ["大街道"]}, geometry=[box], crs=32651).to_crs(4326).to_file(boundary)
+    lon, lat = _lonlat(2350, 2300)
+    fac = tmp_path / "f.csv"
+    pd.DataFrame([{"name": "远郊站", "type": "为老服务站", "lng": lon, "lat": lat},
+                  {"name": "路网站", "type": "为老服务站", "lng": _lonlat(400, 400)[0],
+                   "lat": _lonlat(400, 400)[1]}]).to_csv(fac, index=False)  # fmt: skip
+    out = tmp_path / "out"
+    argv = ["coverage", "--network", str(osm), "--boundaries", str(boundary), "--facilities",
+            str(fac), "--coords", "wgs84", "--allow-partial", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr()
+    stdout = capsys.readouterr().out
+    rej = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    (reason,) = rej["reason"].tolist()
+    assert "远离研究范围" not in reason
+    assert reason.startswith("最近的可步行道路在孤立小片 1 (远郊小区路; 2 个节点, 100 米街道)上")
+    assert "相隔 2121 米" in reason  # (2300, 2300) to (800, 800)
+    assert "孤立小片 1 (远郊小区路; 2 个节点, 100 米街道) 上 1 个, 离主路网 2121 米" in stdout

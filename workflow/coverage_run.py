@@ -134,8 +134,9 @@ def _inputs(req: CoverageRequest, echo: Echo):
     require_coords_arg(req.facilities.coords, f"--facilities {fac_path}", "--coords")
     net, boundaries = _load_network(req)
     echo(f"路网: {net.n_nodes:,} 个节点, 街道 {net.total_length() / 1000:,.1f} km")
-    # the network's extent (+1 km, the loader's tolerance) is the declared area
-    area = shapely.convex_hull(shapely.multipoints(net.lonlat))
+    # the network's extent (+1 km, the loader's tolerance) is the declared area: with the
+    # fragments cleaning dropped, whose facilities are then named by the snap
+    area = net.extent()
     fac, frep = load_facility_file(req.facilities, area=area)
     reports = {"设施": frep}
     echo(f"设施: {frep.n_input} 行, 载入 {frep.n_loaded}, 未使用 {frep.n_rejected}")
