@@ -43,6 +43,9 @@ CATEGORY_EN = {
 
 #: Chinese headers of the coverage contract columns (others keep their own name).
 COLUMN_LABELS: dict[str, str] = {
+    "run": "运行（输出目录）",
+    "level": "层级",
+    "street": "街道",
     "boundary": "街道",
     "category": "设施类别代码",
     "category_label": "设施类别",
@@ -134,6 +137,8 @@ NODE_BLIND_LABELS = {"population": "盲区路网节点数"}
 NODE_CORRIDOR_LABELS = {"pop": "5分钟步行覆盖路网节点", "pop_share": "覆盖路网节点比例"}
 #: Values of the demand/weight columns.
 BASIS_VALUES = {"population": "常住人口", "nodes": "路网节点"}
+#: Values of a district run's ``level`` column (a street's rows, the district's total).
+LEVEL_VALUES = {"street": "街道", "district": "全区合计"}
 WEIGHT_VALUES = {"pop": "常住人口", "pop60": "60岁以上人口", "nodes": "路网节点"}
 
 SHARE_COLUMNS = {

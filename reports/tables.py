@@ -13,6 +13,7 @@ from ..vocabulary import (
     BASIS_VALUES,
     COLUMN_LABELS,
     KIND_LABELS,
+    LEVEL_VALUES,
     MODEL_LABELS,
     NODE_COLUMN_LABELS,
     SITE_KIND_LABELS,
@@ -124,7 +125,9 @@ def zh_columns(
         out["model"] = out["model"].map(lambda s: MODEL_LABELS.get(s, s))
     if "profile" in out.columns:
         out["profile"] = out["profile"].map(lambda p: p if pd.isna(p) else profile_label(p))
-    for col, values in (("demand_basis", BASIS_VALUES), ("demand", BASIS_VALUES)):
+    for col, values in (
+        ("demand_basis", BASIS_VALUES), ("demand", BASIS_VALUES), ("level", LEVEL_VALUES),
+    ):  # fmt: skip
         if col in out.columns:
             out[col] = out[col].map(lambda v, values=values: values.get(v, v))
     if "weight" in out.columns:

@@ -64,9 +64,12 @@ def serial(shared_data, tmp_path_factory):
 def _check_summary(out, expected: pd.DataFrame) -> pd.DataFrame:
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     pd.testing.assert_frame_equal(summary, expected)
-    xlsx = pd.read_excel(out / "summary.xlsx", sheet_name="覆盖率汇总")
-    for col in ("run", "level", "street"):
-        assert list(xlsx[col]) == list(summary[col])
+    xlsx = pd.read_excel(out / "summary.xlsx", sheet_name="覆盖率汇总")  # for planners: Chinese
+    assert list(xlsx.columns[:4]) == ["运行（输出目录）", "层级", "街道", "设施类别代码"]
+    assert list(xlsx["运行（输出目录）"]) == list(summary["run"])
+    assert list(xlsx["街道"]) == list(summary["street"])
+    levels = {"street": "街道", "district": "全区合计"}
+    assert list(xlsx["层级"]) == [levels[v] for v in summary["level"]]
     for name in RUNS:  # each run's folder is that of lifecircle run
         assert (out / name / "report.html").is_file() and (out / name / "map.html").is_file()
     return summary

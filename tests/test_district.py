@@ -188,6 +188,8 @@ def test_district_run_offline_on_the_jingan_network(shared_data, tmp_path, capsy
         assert total.loc[m, "population_share"] == pytest.approx(weighted, abs=1e-4)
         assert total.loc[m, "blind_spot_population"] == s["blind_spot_population"].sum()
     assert (t["blind_spot_population"] == t["population_uncovered"]).all()
+    detail = pd.read_excel(out / "coverage.xlsx", sheet_name="覆盖率明细")  # Chinese only
+    assert "level" not in detail and detail["层级"].tolist() == ["街道"] * 6 + ["全区合计"] * 3
     rank = pd.read_excel(out / "coverage.xlsx", sheet_name="街道排名")
     assert rank["街道"].tolist() == ["黄浦区", "静安区"] * 3
     for _, g in rank.groupby("步行分钟"):

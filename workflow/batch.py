@@ -2,9 +2,10 @@
 
 Each config runs exactly as ``lifecircle run`` runs it (:func:`run_config`), into
 ``<out>/<name>/`` (a street config's street, a district config's district); the coverage rows of
-all of them are gathered into ``<out>/summary.csv`` and ``summary.xlsx`` with leading columns
-``run`` (the folder), ``level`` (``street``, or ``district`` for a district's total) and
-``street`` (the street of the row; the district's name on its total rows).
+all of them are gathered into ``<out>/summary.csv`` with leading columns ``run`` (the folder),
+``level`` (``street``, or ``district`` for a district's total) and ``street`` (the street of the
+row; the district's name on its total rows), and into ``summary.xlsx`` with Chinese headers
+(运行（输出目录）, 层级, 街道, …) as coverage.xlsx has them.
 
 * A ``LocalCluster`` of ``workers`` processes (one thread each) by default, or an existing
   cluster through its scheduler address.
@@ -201,8 +202,19 @@ def _write_summary(out: Path, done: list[str]) -> tuple[pd.DataFrame, dict[str, 
     summary = pd.concat(frames, ignore_index=True) if frames else empty
     files = {"summary_csv": out / "summary.csv", "summary_xlsx": out / "summary.xlsx"}
     write_csv(summary, files["summary_csv"])
-    write_xlsx(files["summary_xlsx"], [("覆盖率汇总", summary)])
+    write_xlsx(files["summary_xlsx"], [("覆盖率汇总", _zh_summary(summary))])
     return summary, files
+
+
+def _zh_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary for planners (summary.xlsx): Chinese headers and values, as coverage.xlsx."""
+    from ..reports.tables import zh_columns
+    from ..vocabulary import table_words
+
+    if "demand_basis" not in summary.columns:
+        return summary
+    # ``street`` repeats ``boundary`` (both would read 街道)
+    return zh_columns(summary.drop(columns="boundary"), words=table_words(summary))
 
 
 def run_batch(
