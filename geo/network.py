@@ -536,6 +536,7 @@ __all__ += [
     "default_buffer_m",
     "load_network",
     "network_from_graphml",
+    "network_from_npz",
     "network_from_osm",
     "network_from_osm_xml",
     "network_from_pbf",
@@ -547,6 +548,7 @@ __all__ += [
 #: File suffixes :func:`load_network` understands, and the reader each one selects.
 NETWORK_SUFFIXES = {
     ".osm": "xml", ".xml": "xml", ".pbf": "pbf", ".graphml": "graphml", ".graphml.gz": "graphml",
+    ".npz": "npz",
 }  # fmt: skip
 
 #: Edge attributes whose change keeps a node when simplifying (a street's name or class changes).
@@ -904,20 +906,25 @@ def load_network(path, **kw) -> WalkNetwork:
         "xml": network_from_osm_xml,
         "pbf": network_from_pbf,
         "graphml": network_from_graphml,
+        "npz": network_from_npz,
     }[kind]
     return reader(path, **kw)
 
 
 def save_network(net: WalkNetwork, path) -> Path:
-    """Save a network's graph as GraphML (a cache that :func:`network_from_graphml` reloads).
+    """Save a network's graph (a cache that :func:`load_network` reloads).
 
-    The graph is marked as already cleaned, so reloading it skips the walkability filter. The
-    edges' ``travel_time_<profile>`` are left out (:meth:`WalkNetwork.from_graph` recomputes
-    them from the lengths). A path ending in ``.gz`` is gzip-compressed (about 10× smaller).
+    ``.npz``: compact arrays (about 50–140 bytes per node, 20k nodes in well under a second;
+    :func:`network_from_npz`); otherwise GraphML (:func:`network_from_graphml`; ``.gz``
+    compressed). The graph is marked as already cleaned, so reloading it skips the walkability
+    filter. The edges' ``travel_time_<profile>`` are left out (:meth:`WalkNetwork.from_graph`
+    recomputes them from the lengths).
     """
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        return _save_npz(net, path)
     import osmnx as ox
 
-    path = Path(path)
     G = net.graph.copy()
     for _, _, data in G.edges(data=True):
         for key in [k for k in data if k.startswith("travel_time_")]:
@@ -926,6 +933,91 @@ def save_network(net: WalkNetwork, path) -> Path:
     G.graph["source"] = net.source
     ox.save_graphml(G, filepath=path)
     return path
+
+
+def _save_npz(net: WalkNetwork, path: Path) -> Path:
+    """Nodes as arrays, edge geometries as flat coordinates, the rest as one JSON text."""
+    import json
+
+    G = net.graph
+    ids = list(G.nodes)
+    pos = {n: i for i, n in enumerate(ids)}
+    u, v, keys, attrs, geoms = [], [], [], [], []
+    for a, b, key, d in G.edges(keys=True, data=True):
+        u.append(pos[a])
+        v.append(pos[b])
+        keys.append(key)
+        geoms.append(d.get("geometry"))
+        attrs.append(
+            {c: x for c, x in d.items() if c != "geometry" and not c.startswith("travel_time_")}
+        )
+    geoms = np.array(geoms, dtype=object)
+    has = np.array([g is not None for g in geoms], dtype=bool)
+    coords, index = shapely.get_coordinates(geoms[has], return_index=True)
+    graph = {k: x for k, x in G.graph.items() if isinstance(x, str | int | float | bool)}
+    graph.update({_CLEANED: True, "source": net.source, "crs": str(G.graph.get("crs", WGS84))})
+    meta = {"graph": graph, "nodes": ids, "keys": keys, "edges": attrs}
+    text = json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")
+    np.savez_compressed(
+        path,
+        x=np.array([G.nodes[n]["x"] for n in ids], dtype=float),
+        y=np.array([G.nodes[n]["y"] for n in ids], dtype=float),
+        u=np.array(u, dtype=np.int64), v=np.array(v, dtype=np.int64), has_geometry=has,
+        coords=coords, coord_index=index.astype(np.int64),
+        meta=np.frombuffer(text, dtype=np.uint8),
+    )  # fmt: skip
+    return path
+
+
+def _graph_from_npz(path: Path) -> nx.MultiDiGraph:
+    import json
+
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    ids, attrs = meta["nodes"], meta["edges"]
+    u, v, has = arrays["u"], arrays["v"], arrays["has_geometry"]
+    n, m = len(ids), len(attrs)
+    if not (len(arrays["x"]) == len(arrays["y"]) == n and len(u) == len(v) == len(has) == m):
+        raise ValueError("arrays of different lengths")
+    if m and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
+        raise ValueError("an edge names a node that is not there")
+    G = nx.MultiDiGraph(**meta["graph"])
+    G.add_nodes_from(
+        (i, {"x": a, "y": b})
+        for i, a, b in zip(ids, arrays["x"].tolist(), arrays["y"].tolist(), strict=True)
+    )
+    lines = shapely.linestrings(arrays["coords"], indices=arrays["coord_index"])
+    if len(lines) != int(has.sum()):
+        raise ValueError("edge geometries do not match the edges")
+    for d, g in zip([attrs[i] for i in np.flatnonzero(has)], lines, strict=True):
+        d["geometry"] = g
+    G.add_edges_from(
+        (ids[a], ids[b], k, d)
+        for a, b, k, d in zip(u.tolist(), v.tolist(), meta["keys"], attrs, strict=True)
+    )
+    return G
+
+
+def network_from_npz(
+    path, *, simplify: bool = True, metric_crs=None, profiles=None, keep_largest: bool = True
+) -> WalkNetwork:
+    """A network saved by :func:`save_network` as ``.npz`` (a run's ``network.npz``).
+
+    No pickled objects are read (``allow_pickle=False``); a malformed file is a ``ValueError``
+    naming it. Parameters as :func:`network_from_graphml`.
+    """
+    import zipfile
+
+    path = _existing(path)
+    report = LoadReport(str(path))
+    try:
+        G = _graph_from_npz(path)
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a network saved by lifecircle (.npz): {exc}") from exc
+    if G.number_of_nodes() == 0:
+        raise ValueError(f"{path}: the saved network has no nodes")
+    return _build(G, str(path), report, simplify, metric_crs, profiles, keep_largest, False)
 
 
 def default_buffer_m(

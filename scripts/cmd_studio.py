@@ -7,7 +7,7 @@
 
 Reads ``DIR/coverage.gpkg`` (layers ``nodes``, ``facilities``, ``boundaries``) and the walking
 network the coverage run used (``--network``, else the network a ``lifecircle run`` folder keeps,
-``DIR/network.graphml.gz``, or ``DIR/network.graphml``); ``--sites DIR``
+``DIR/network.npz``, or ``DIR/network.graphml``); ``--sites DIR``
 places the sites of ``lifecircle site`` when the page opens. Writes one self-contained HTML
 file (:func:`lifecircle.workflow.studio.studio_from_outputs`).
 """
@@ -39,7 +39,7 @@ def register(subparsers) -> None:
         dest="coverage",
         required=True,
         metavar="DIR",
-        help="lifecircle run 或 coverage 的输出目录 (run 的目录自带路网 network.graphml.gz)",
+        help="lifecircle run 或 coverage 的输出目录 (run 的目录自带路网 network.npz)",
     )
     common.add_network_args(p)
     p.add_argument("--sites", metavar="DIR", help="lifecircle site 的输出目录 (打开时放置其站点)")

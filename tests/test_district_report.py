@@ -140,11 +140,11 @@ def test_district_report_speaks_per_street(district_run):
 
 @pytest.mark.realdata
 def test_studio_rebuilds_from_a_run_folder_without_network(district_run, tmp_path, capsys):
-    """The run keeps its network (network.graphml.gz, in the manifest): ``studio --run DIR``
+    """The run keeps its network (network.npz, in the manifest): ``studio --run DIR``
     needs nothing else."""
     manifest = json.loads((district_run / "manifest.json").read_text(encoding="utf-8"))
-    assert "network.graphml.gz" in manifest["files"]
-    saved = load_network(district_run / "network.graphml.gz")
+    assert "network.npz" in manifest["files"]
+    saved = load_network(district_run / "network.npz")
     assert saved.n_nodes == 4966
     capsys.readouterr()
     page = tmp_path / "studio.html"

@@ -359,6 +359,28 @@ def test_graphml_round_trips(jingan, tmp_path):
     order = back.index_of(net.node_ids)
     for weight in ("length", "travel_time_elderly"):
         assert abs(back.csr(weight)[order][:, order] - net.csr(weight)).max() < 1e-6
+    # .npz (a run's network.npz): arrays + JSON, smaller still, the same network
+    npz = save_network(net, tmp_path / "network.npz")
+    assert npz.stat().st_size < gz.stat().st_size
+    back = load_network(npz)
+    assert (back.n_nodes, back.n_edges) == (536, 1712)
+    order = back.index_of(net.node_ids)
+    for weight in ("length", "travel_time_elderly"):
+        assert abs(back.csr(weight)[order][:, order] - net.csr(weight)).max() < 1e-6
+    names = net.edges["name"].astype(str).value_counts()
+    assert back.edges["name"].astype(str).value_counts().equals(names)  # 人民路, 九江路 …
+
+
+def test_npz_network_file_is_checked_and_never_unpickled(tmp_path):
+    import pickle
+
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.array([object()], dtype=object))  # needs pickle to read
+    with pytest.raises(ValueError, match="not a network saved by lifecircle"):
+        load_network(bad)
+    (tmp_path / "junk.npz").write_bytes(pickle.dumps({"x": 1}))
+    with pytest.raises(ValueError, match="junk.npz"):
+        load_network(tmp_path / "junk.npz")
 
 
 # ---------------------------------------------------------------------- real data: Helsinki PBF

@@ -179,7 +179,7 @@ def test_demo_end_to_end(tmp_path, capsys, offline):
         "map.html",
         "map_offline.html",
         "studio.html",
-        "network.graphml.gz",
+        "network.npz",
         "coverage.xlsx",
         "coverage_chart.png",
         "map.png",

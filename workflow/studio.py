@@ -150,7 +150,7 @@ def studio_from_outputs(
 ):
     """``lifecircle studio``: the studio from a coverage run's folder (``coverage.gpkg``: layers
     ``nodes``, ``facilities``, ``boundaries``) and its walking network (``network``, else the
-    one a ``lifecircle run`` folder keeps, ``coverage_dir/network.graphml.gz``, or
+    one a ``lifecircle run`` folder keeps, ``coverage_dir/network.npz``, or ``network.graphml.gz`` /
     ``network.graphml``); ``sites_dir`` (``sites.gpkg``) adds its sites.
 
     Raises
@@ -166,8 +166,8 @@ def studio_from_outputs(
         raise InputError(f"{gpkg}: 文件不存在; 先运行 lifecircle coverage --out {d}")
     if network:
         net_path = Path(network)
-    else:  # a run folder keeps its network (network.graphml.gz); an older folder network.graphml
-        saved = [d / "network.graphml.gz", d / "network.graphml"]
+    else:  # a run folder keeps its network (network.npz); older folders a GraphML file
+        saved = [d / "network.npz", d / "network.graphml.gz", d / "network.graphml"]
         net_path = next((p for p in saved if p.exists()), saved[0])
     if not net_path.exists():
         raise InputError(

@@ -62,7 +62,7 @@ _NODE_NOTE = (
     "人口未知：需求点为研究范围内的路网节点（每个节点权重 1），覆盖率是路网节点的比例，不是人口比例"
 )
 #: The run's walking network in its output folder (read back by ``lifecircle studio``).
-NETWORK_FILE = "network.graphml.gz"
+NETWORK_FILE = "network.npz"
 #: Defaults of the siting step (为老服务, 15 minutes, 3 new sites, greedy+swap).
 SITING_DEFAULTS = {"category": "elder_care", "minutes": 15, "new": 3, "model": "greedy"}
 
@@ -695,7 +695,7 @@ class Study:
     ) -> PipelineResult:
         """Write everything ``lifecircle run`` writes into ``out_dir``.
 
-        Coverage (coverage.csv/.gpkg), the walking network (network.graphml.gz), siting
+        Coverage (coverage.csv/.gpkg), the walking network (network.npz), siting
         (sites.csv/.gpkg, candidates.csv) when
         ``options.siting`` is set, corridors when planned, rejected.csv, map.html and
         map_offline.html, and the report (coverage.xlsx, charts, map.png, report.md/.html).
@@ -775,7 +775,7 @@ class Study:
         return result
 
     def _write_network(self, out: Path) -> Path:
-        """``network.graphml.gz``: the walking network of the run (already cleaned), so that
+        """``network.npz``: the walking network of the run (already cleaned), so that
         ``lifecircle studio --coverage DIR`` and ``map`` rebuild from the folder alone."""
         from ..geo.network import save_network
 
