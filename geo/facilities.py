@@ -516,6 +516,180 @@ def _refuse_mostly_swapped(swapped, alive, rows, pair, src_file: str, fields) ->
     )
 
 
+class _Rows:
+    """The rows of a facility table being checked: which are still alive, and the report
+    every rejection goes to."""
+
+    def __init__(self, table: pd.DataFrame, report: LoadReport) -> None:
+        self.n = len(table)
+        self.rows = table.index.to_numpy(dtype=np.int64)
+        self.alive = np.ones(self.n, dtype=bool)
+        self.report = report
+
+    def reject(self, mask: np.ndarray, field: str | None, reason: str, values) -> None:
+        """Reject the alive rows of ``mask`` (each with its value when ``values`` is given)."""
+        for i in np.flatnonzero(mask & self.alive):
+            value = values[i] if values is not None else None
+            self.report.reject(int(self.rows[i]), field, reason, value)
+        self.alive[mask] = False
+
+
+@dataclass
+class _Coords:
+    """The coordinate text of each row (``xs``, ``ys``, ``pair``), its numbers in the source
+    system (``x``, ``y``) and in WGS84 (``lon``, ``lat``); ``both`` names the field(s)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    pair: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    both: str
+
+
+@dataclass
+class _Columns:
+    """Where a table's facts are: coordinate fields, type, name and address columns."""
+
+    fields: tuple[str, str]
+    type_col: str | None
+    name_col: str | None
+    address_col: str | None
+
+
+@dataclass
+class _Checks:
+    """The checks of a load: default category, type rules, declared area and its tolerance,
+    the distance under which same-named rows are duplicates."""
+
+    category: str | None
+    cats: Categories
+    area: object
+    area_tolerance_m: float
+    duplicate_m: float
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Cells as stripped text, missing as ``""``."""
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
+
+
+def _coordinates(st: _Rows, x_raw, y_raw, system: str, src_file: str, fields) -> _Coords:
+    """Missing, non-numeric, swapped, out-of-range or unconvertible coordinates rejected;
+    the rest converted to WGS84."""
+    xs = _text(x_raw).to_numpy()
+    ys = _text(y_raw).to_numpy()
+    pair = np.array([f"{a}, {b}" for a, b in zip(xs, ys, strict=True)], dtype=object)
+    x_miss = np.array([v.lower() in _MISSING_TEXT for v in xs], dtype=bool)
+    y_miss = np.array([v.lower() in _MISSING_TEXT for v in ys], dtype=bool)
+    fx, fy = fields
+    both = fx if fx == fy else f"{fx}/{fy}"
+    st.reject(x_miss & y_miss, both, REASONS["missing"], None)
+    st.reject(x_miss, fx, REASONS["missing"], pair)
+    st.reject(y_miss, fy, REASONS["missing"], pair)
+    x = pd.to_numeric(pd.Series(xs), errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(pd.Series(ys), errors="coerce").to_numpy(dtype=float)
+    st.reject(~np.isfinite(x), fx, REASONS["non_numeric"], xs)
+    st.reject(~np.isfinite(y), fy, REASONS["non_numeric"], ys)
+    alive = st.alive
+    if _geographic(system):
+        with np.errstate(invalid="ignore"):
+            in_china = ~out_of_china(x, y)
+            swapped = ~in_china & ~out_of_china(y, x)
+            bad_range = (np.abs(x) > 180) | (np.abs(y) > 90)
+        _refuse_mostly_swapped(swapped & alive, alive, st.rows, pair, src_file, fields)
+        st.reject(swapped, both, REASONS["swapped"], pair)
+        st.reject(bad_range, both, REASONS["range"], pair)
+    elif alive.any() and looks_like_degrees(x[alive], y[alive]):
+        i = int(np.flatnonzero(alive)[0])
+        raise FacilitiesError(
+            f"{src_file}: 坐标值看起来是经纬度 (values look like degrees), 不是 {system} 的投影坐标 "
+            f"(projected metres), 如第 {st.rows[i]} 行 ({pair[i]}); 经纬度请用 --coords wgs84, "
+            "gcj02 或 bd09"
+        )
+    lon = np.full(st.n, np.nan)
+    lat = np.full(st.n, np.nan)
+    if alive.any():
+        lon[alive], lat[alive] = convert_lonlat(x[alive], y[alive], system, "wgs84")
+    st.reject(~(np.isfinite(lon) & np.isfinite(lat)), both, REASONS["conversion"], pair)
+    return _Coords(xs, ys, pair, x, y, lon, lat, both)
+
+
+def _check_area(st: _Rows, c: _Coords, area, tolerance_m: float) -> None:
+    """Rows outside China (no area), or farther than ``tolerance_m`` from ``area``, rejected."""
+    if area is None:
+        outside = out_of_china(np.nan_to_num(c.lon), np.nan_to_num(c.lat))
+        st.reject(outside, c.both, REASONS["outside"] + ": 中国境外 (outside China)", c.pair)
+    elif area is not False and st.alive.any():
+        geom, metric = _area_geometry(area)
+        pts = gpd.GeoSeries(gpd.points_from_xy(c.lon, c.lat), crs=WGS84).to_crs(metric).values
+        dist = np.full(st.n, np.inf)
+        dist[st.alive] = shapely.distance(pts[st.alive], geom)
+        far = dist > tolerance_m
+        for i in np.flatnonzero(far & st.alive):
+            reason = f"{REASONS['outside']}: 距研究范围 {dist[i]:,.0f} 米"
+            st.report.reject(int(st.rows[i]), c.both, reason, c.pair[i])
+        st.alive[far] = False
+
+
+def _classify(st: _Rows, table, type_col, category, cats: Categories):
+    """(types, categories) of the rows: unknown types get ``category`` or are rejected."""
+    n = st.n
+    if not type_col:
+        types = pd.Series([None] * n, index=table.index, dtype=object)
+        return types, np.full(n, category or "other", dtype=object)
+    types = _text(table[type_col])
+    lookup = {t: cats.classify(t) for t in pd.unique(types)}
+    cat = np.array([lookup[t] for t in types], dtype=object)
+    unknown = np.array([c is None for c in cat], dtype=bool)
+    if category is not None:
+        n_default = int((unknown & st.alive).sum())
+        if n_default:
+            st.report.note(
+                f"{n_default} rows of unlisted type given the default category {category!r}"
+            )
+        cat[unknown] = category
+    else:
+        st.reject(unknown, type_col, REASONS["unknown_type"], types.to_numpy())
+    return types, cat
+
+
+def _drop_duplicates(st: _Rows, table, c: _Coords, name_col, duplicate_m: float) -> np.ndarray:
+    """Identical rows, then same-named rows within ``duplicate_m``, rejected; the names."""
+    live = np.flatnonzero(st.alive)
+    raw = table.astype(str).iloc[live]
+    raw["__x"], raw["__y"] = c.xs[live], c.ys[live]
+    dup = raw.duplicated(keep="first").to_numpy()
+    if dup.any():
+        first: dict[tuple, int] = {}
+        for i, key, is_dup in zip(live, raw.itertuples(index=False, name=None), dup, strict=True):
+            if not is_dup:
+                first.setdefault(key, int(st.rows[i]))
+            else:
+                st.report.reject(
+                    int(st.rows[i]), None, REASONS["duplicate_row"] + f": 与第 {first[key]} 行相同"
+                )
+                st.alive[i] = False
+    names = (_text(table[name_col]) if name_col else pd.Series([""] * st.n)).to_numpy()
+    if name_col and st.alive.sum() > 1:
+        live = np.flatnonzero(st.alive)
+        pts = gpd.GeoSeries(gpd.points_from_xy(c.lon[live], c.lat[live]), crs=WGS84)
+        pts = pts.to_crs(metric_crs_for(pts))
+        xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+        for b, a in near_duplicates(xy, names[live], duplicate_m):
+            i, j = live[a], live[b]
+            st.report.reject(
+                int(st.rows[j]),
+                name_col,
+                REASONS["duplicate_near"].format(m=duplicate_m) + f": 与第 {st.rows[i]} 行相同",
+                names[j],
+            )
+            st.alive[j] = False
+    return names
+
+
 def _assemble(
     table: pd.DataFrame,
     x_raw: pd.Series,
@@ -523,142 +697,22 @@ def _assemble(
     system: str,
     report: LoadReport,
     src_file: str,
-    fields: tuple[str, str],
-    type_col: str | None,
-    name_col: str | None,
-    address_col: str | None,
-    category: str | None,
-    cats: Categories,
-    area,
-    area_tolerance_m: float,
-    duplicate_m: float,
+    cols: _Columns,
+    checks: _Checks,
 ) -> gpd.GeoDataFrame:
-    n = len(table)
-    rows = table.index.to_numpy(dtype=np.int64)
-    report.n_input += n
-    alive = np.ones(n, dtype=bool)
-
-    def reject(mask: np.ndarray, field: str | None, reason: str, values) -> None:
-        for i in np.flatnonzero(mask & alive):
-            value = values[i] if values is not None else None
-            report.reject(int(rows[i]), field, reason, value)
-        alive[mask] = False
-
-    # coordinates
-    xs = x_raw.astype(object).where(x_raw.notna(), "").astype(str).str.strip().to_numpy()
-    ys = y_raw.astype(object).where(y_raw.notna(), "").astype(str).str.strip().to_numpy()
-    pair = np.array([f"{a}, {b}" for a, b in zip(xs, ys, strict=True)], dtype=object)
-    x_miss = np.array([v.lower() in _MISSING_TEXT for v in xs], dtype=bool)
-    y_miss = np.array([v.lower() in _MISSING_TEXT for v in ys], dtype=bool)
-    fx, fy = fields
-    both = fx if fx == fy else f"{fx}/{fy}"
-    reject(x_miss & y_miss, both, REASONS["missing"], None)
-    reject(x_miss, fx, REASONS["missing"], pair)
-    reject(y_miss, fy, REASONS["missing"], pair)
-    x = pd.to_numeric(pd.Series(xs), errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(pd.Series(ys), errors="coerce").to_numpy(dtype=float)
-    reject(~np.isfinite(x), fx, REASONS["non_numeric"], xs)
-    reject(~np.isfinite(y), fy, REASONS["non_numeric"], ys)
-
-    if _geographic(system):
-        with np.errstate(invalid="ignore"):
-            in_china = ~out_of_china(x, y)
-            swapped = ~in_china & ~out_of_china(y, x)
-            bad_range = (np.abs(x) > 180) | (np.abs(y) > 90)
-        _refuse_mostly_swapped(swapped & alive, alive, rows, pair, src_file, fields)
-        reject(swapped, both, REASONS["swapped"], pair)
-        reject(bad_range, both, REASONS["range"], pair)
-    elif alive.any() and looks_like_degrees(x[alive], y[alive]):
-        i = int(np.flatnonzero(alive)[0])
-        raise FacilitiesError(
-            f"{src_file}: 坐标值看起来是经纬度 (values look like degrees), 不是 {system} 的投影坐标 "
-            f"(projected metres), 如第 {rows[i]} 行 ({pair[i]}); 经纬度请用 --coords wgs84, "
-            "gcj02 或 bd09"
-        )
-
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    if alive.any():
-        lon[alive], lat[alive] = convert_lonlat(x[alive], y[alive], system, "wgs84")
-    reject(~(np.isfinite(lon) & np.isfinite(lat)), both, REASONS["conversion"], pair)
-
-    # area
-    if area is None:
-        outside = out_of_china(np.nan_to_num(lon), np.nan_to_num(lat))
-        reject(outside, both, REASONS["outside"] + ": 中国境外 (outside China)", pair)
-    elif area is not False and alive.any():
-        geom, metric = _area_geometry(area)
-        pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WGS84).to_crs(metric).values
-        dist = np.full(n, np.inf)
-        dist[alive] = shapely.distance(pts[alive], geom)
-        far = dist > area_tolerance_m
-        for i in np.flatnonzero(far & alive):
-            reason = f"{REASONS['outside']}: 距研究范围 {dist[i]:,.0f} 米"
-            report.reject(int(rows[i]), both, reason, pair[i])
-        alive[far] = False
-
-    # type → category
-    types = (
-        table[type_col].astype(object).where(table[type_col].notna(), "").astype(str).str.strip()
-        if type_col
-        else pd.Series([None] * n, index=table.index, dtype=object)
-    )
-    if type_col:
-        lookup = {t: cats.classify(t) for t in pd.unique(types)}
-        cat = np.array([lookup[t] for t in types], dtype=object)
-        unknown = np.array([c is None for c in cat], dtype=bool)
-        if category is not None:
-            n_default = int((unknown & alive).sum())
-            if n_default:
-                report.note(
-                    f"{n_default} rows of unlisted type given the default category {category!r}"
-                )
-            cat[unknown] = category
-        else:
-            reject(unknown, type_col, REASONS["unknown_type"], types.to_numpy())
-    else:
-        cat = np.full(n, category or "other", dtype=object)
-
-    # duplicates: identical rows, then same name within duplicate_m
-    live = np.flatnonzero(alive)
-    raw = table.astype(str).iloc[live]
-    raw["__x"], raw["__y"] = xs[live], ys[live]
-    dup = raw.duplicated(keep="first").to_numpy()
-    if dup.any():
-        first: dict[tuple, int] = {}
-        for i, key, is_dup in zip(live, raw.itertuples(index=False, name=None), dup, strict=True):
-            if not is_dup:
-                first.setdefault(key, int(rows[i]))
-            else:
-                report.reject(
-                    int(rows[i]), None, REASONS["duplicate_row"] + f": 与第 {first[key]} 行相同"
-                )
-                alive[i] = False
-    names = (
-        table[name_col].astype(object).where(table[name_col].notna(), "").astype(str).str.strip()
-        if name_col
-        else pd.Series([""] * n, index=table.index)
-    ).to_numpy()
-    if name_col and alive.sum() > 1:
-        live = np.flatnonzero(alive)
-        pts = gpd.GeoSeries(gpd.points_from_xy(lon[live], lat[live]), crs=WGS84)
-        pts = pts.to_crs(metric_crs_for(pts))
-        xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-        for b, a in near_duplicates(xy, names[live], duplicate_m):
-            i, j = live[a], live[b]
-            report.reject(
-                int(rows[j]),
-                name_col,
-                REASONS["duplicate_near"].format(m=duplicate_m) + f": 与第 {rows[i]} 行相同",
-                names[j],
-            )
-            alive[j] = False
-
-    keep = np.flatnonzero(alive)
+    """The rows of ``table`` that pass every check, as facility points (the rest rejected)."""
+    report.n_input += len(table)
+    st = _Rows(table, report)
+    c = _coordinates(st, x_raw, y_raw, system, src_file, cols.fields)
+    _check_area(st, c, checks.area, checks.area_tolerance_m)
+    types, cat = _classify(st, table, cols.type_col, checks.category, checks.cats)
+    names = _drop_duplicates(st, table, c, cols.name_col, checks.duplicate_m)
+    keep = np.flatnonzero(st.alive)
+    rows = st.rows
     stem = Path(src_file).stem
-    address = np.full(n, None, dtype=object)
-    if address_col:
-        text = table[address_col].astype(object).where(table[address_col].notna(), "")
+    address = np.full(st.n, None, dtype=object)
+    if cols.address_col:
+        text = table[cols.address_col].astype(object).where(table[cols.address_col].notna(), "")
         address = np.array([str(a).strip() or None for a in text], dtype=object)
     out = gpd.GeoDataFrame(
         {
@@ -669,15 +723,15 @@ def _assemble(
             "address": pd.Series(address[keep], dtype=object),
             "src_file": src_file,
             "src_row": rows[keep],
-            "src_x": x[keep],
-            "src_y": y[keep],
+            "src_x": c.x[keep],
+            "src_y": c.y[keep],
         },
-        geometry=gpd.points_from_xy(lon[keep], lat[keep]),
+        geometry=gpd.points_from_xy(c.lon[keep], c.lat[keep]),
         crs=WGS84,
     )
     report.n_loaded += len(out)
-    for c, k in out["category"].value_counts().items():
-        report.stats[f"loaded_{c}"] = int(k)
+    for cat_name, k in out["category"].value_counts().items():
+        report.stats[f"loaded_{cat_name}"] = int(k)
     return out
 
 
@@ -761,117 +815,37 @@ def load_facilities(
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise FacilitiesError(f"{path}: is a folder, not a facility file")
-    suffix = path.suffix.lower()
     system = None
     if coords is not None:
         try:
             system = normalize_coords(coords)
         except ValueError as exc:
             raise FacilitiesError(f"{path}: {exc}") from None
-
-    gx = gy = None
-    if suffix in (".csv", ".txt", ".tsv"):
-        table = _read_csv(path, report, skip_rows)
-    elif suffix in (".xlsx", ".xlsm"):
-        table = _read_xlsx(path, sheet, report, skip_rows)
-    elif suffix == ".xls":
-        raise FacilitiesError(f"{path}: old .xls workbooks are not supported; save as .xlsx or CSV")
-    else:
-        try:
-            gdf = gpd.read_file(path, layer=sheet)
-        except Exception as exc:  # pyogrio raises DataSourceError and friends
-            raise FacilitiesError(f"{path}: cannot read as a table or vector file: {exc}") from None
-        table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name), dtype=object)
-        table.index = pd.Index(np.arange(1, len(gdf) + 1), name="src_row")
-        geoms = gdf.geometry.to_numpy()
-        empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        if (~empty & (shapely.get_type_id(geoms) != 0)).any():
-            report.note("non-point geometries replaced by a representative point")
-        pts = np.where(empty, None, geoms)
-        pts[~empty] = shapely.point_on_surface(geoms[~empty])
-        gx = pd.Series(np.where(empty, "", shapely.get_x(pts).astype(object)), index=table.index)
-        gy = pd.Series(np.where(empty, "", shapely.get_y(pts).astype(object)), index=table.index)
-        file_crs = gdf.crs
-        if system is None:
-            system = normalize_coords(file_crs) if file_crs is not None else None
-        elif system in ("gcj02", "bd09"):
-            if file_crs is not None and not CRS.from_user_input(file_crs).is_geographic:
-                raise FacilitiesError(
-                    f"{path}: declared {system} but the file is in a projected "
-                    f"CRS ({file_crs}); {system} coordinates are lon/lat"
-                )
-        elif file_crs is not None and x is None and normalize_coords(file_crs) != system:
-            report.note(f"file CRS {file_crs.to_string()} used (declared {system})")
-            system = normalize_coords(file_crs)
-
+    table, geom_xy, system = _read_facility_table(path, sheet, report, skip_rows, system, x)
     if system is None:
         raise FacilitiesError(missing_coords_message(str(path)))
-
-    # coordinate columns
-    if x is not None or y is not None or gx is None:
-        x = _pick(table, x, _X_NAMES, "x (longitude)", path, ("lng", "lon", "经度"))
-        y = _pick(table, y, _Y_NAMES, "y (latitude)", path, ("lat", "纬度"))
-        if x is None or y is None:
-            combo = [c for c in (x, y) if c] or _find(table.columns, _XY_NAMES)
-            if x is None and y is None and combo:
-                x = y = combo[0]
-            else:
-                raise FacilitiesError(
-                    f"{path}: no coordinate columns found (looked for lng/lon/x/经度 and "
-                    f"lat/y/纬度); columns: {list(table.columns)}; 用 --x 与 --y 指定经度列与纬度列"
-                    " (运行配置: x: / y:)"
-                )
-        if x == y:
-            parts = (
-                table[x]
-                .astype(object)
-                .where(table[x].notna(), "")
-                .astype(str)
-                .str.strip()
-                .str.split(r"[,，;\s]+", n=1, expand=True, regex=True)
-            )
-            parts = parts.reindex(columns=[0, 1]).fillna("")
-            x_raw, y_raw = parts[0], parts[1]
-        else:
-            x_raw, y_raw = table[x], table[y]
-        fields = (x, y)
-    else:
-        x_raw, y_raw, fields = gx, gy, ("geometry", "geometry")
-
-    type_col = _pick(table, type_col, _TYPE_NAMES, "type", path)
-    name_col = _pick(table, name_col, _NAME_NAMES, "name", path)
-    address_col = _pick(table, address_col, _ADDRESS_NAMES, "address", path)
+    x_raw, y_raw, fields = _coordinate_columns(table, x, y, geom_xy, path)
+    cols = _Columns(
+        fields,
+        _pick(table, type_col, _TYPE_NAMES, "type", path),
+        _pick(table, name_col, _NAME_NAMES, "name", path),
+        _pick(table, address_col, _ADDRESS_NAMES, "address", path),
+    )
     cats = _categories(categories)
     if category is not None and category not in cats.labels and category != "other":
         raise FacilitiesError(f"unknown category {category!r}; known: {sorted(cats.labels)}")
-
-    if gx is not None and fields == ("geometry", "geometry"):
+    if geom_xy is not None and fields == ("geometry", "geometry"):
         # a missing geometry is its own reason
-        missing = (gx == "").to_numpy()
+        missing = (x_raw == "").to_numpy()
         for r in table.index[missing]:
             report.reject(int(r), "geometry", REASONS["geometry"])
         report.n_input += int(missing.sum())
         table, x_raw, y_raw = table[~missing], x_raw[~missing], y_raw[~missing]
-
     if swap_xy:
-        x_raw, y_raw, fields = y_raw, x_raw, (fields[1], fields[0])
-    out = _assemble(
-        table,
-        x_raw,
-        y_raw,
-        system,
-        report,
-        path.name,
-        fields,
-        type_col,
-        name_col,
-        address_col,
-        category,
-        cats,
-        area,
-        area_tolerance_m,
-        duplicate_m,
-    )
+        x_raw, y_raw = y_raw, x_raw
+        cols.fields = (fields[1], fields[0])
+    checks = _Checks(category, cats, area, area_tolerance_m, duplicate_m)
+    out = _assemble(table, x_raw, y_raw, system, report, path.name, cols, checks)
     for col in keep_cols:
         if col not in table.columns:
             raise FacilitiesError(f"{path}: no column {col!r}; columns: {list(table.columns)}")
@@ -881,6 +855,69 @@ def load_facilities(
         n_input=report.n_input, n_loaded=report.n_loaded, n_rejected=report.n_rejected
     )
     return out, report
+
+
+def _read_facility_table(path: Path, sheet, report: LoadReport, skip_rows, system, x):
+    """(table, geometry coordinates or None, system) of a CSV, XLSX or vector file; a vector
+    file's own CRS is used when no system is declared (or, with no x column, when it differs)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _read_csv(path, report, skip_rows), None, system
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, sheet, report, skip_rows), None, system
+    if suffix == ".xls":
+        raise FacilitiesError(f"{path}: old .xls workbooks are not supported; save as .xlsx or CSV")
+    try:
+        gdf = gpd.read_file(path, layer=sheet)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise FacilitiesError(f"{path}: cannot read as a table or vector file: {exc}") from None
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name), dtype=object)
+    table.index = pd.Index(np.arange(1, len(gdf) + 1), name="src_row")
+    geoms = gdf.geometry.to_numpy()
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if (~empty & (shapely.get_type_id(geoms) != 0)).any():
+        report.note("non-point geometries replaced by a representative point")
+    pts = np.where(empty, None, geoms)
+    pts[~empty] = shapely.point_on_surface(geoms[~empty])
+    gx = pd.Series(np.where(empty, "", shapely.get_x(pts).astype(object)), index=table.index)
+    gy = pd.Series(np.where(empty, "", shapely.get_y(pts).astype(object)), index=table.index)
+    file_crs = gdf.crs
+    if system is None:
+        system = normalize_coords(file_crs) if file_crs is not None else None
+    elif system in ("gcj02", "bd09"):
+        if file_crs is not None and not CRS.from_user_input(file_crs).is_geographic:
+            raise FacilitiesError(
+                f"{path}: declared {system} but the file is in a projected "
+                f"CRS ({file_crs}); {system} coordinates are lon/lat"
+            )
+    elif file_crs is not None and x is None and normalize_coords(file_crs) != system:
+        report.note(f"file CRS {file_crs.to_string()} used (declared {system})")
+        system = normalize_coords(file_crs)
+    return table, (gx, gy), system
+
+
+def _coordinate_columns(table, x, y, geom_xy, path: Path):
+    """(x values, y values, field names): the given or detected columns (one combined
+    ``"lon,lat"`` column split), else a vector file's geometry."""
+    if x is None and y is None and geom_xy is not None:
+        return geom_xy[0], geom_xy[1], ("geometry", "geometry")
+    x = _pick(table, x, _X_NAMES, "x (longitude)", path, ("lng", "lon", "经度"))
+    y = _pick(table, y, _Y_NAMES, "y (latitude)", path, ("lat", "纬度"))
+    if x is None or y is None:
+        combo = [c for c in (x, y) if c] or _find(table.columns, _XY_NAMES)
+        if x is None and y is None and combo:
+            x = y = combo[0]
+        else:
+            raise FacilitiesError(
+                f"{path}: no coordinate columns found (looked for lng/lon/x/经度 and "
+                f"lat/y/纬度); columns: {list(table.columns)}; 用 --x 与 --y 指定经度列与纬度列"
+                " (运行配置: x: / y:)"
+            )
+    if x == y:
+        parts = _text(table[x]).str.split(r"[,，;\s]+", n=1, expand=True, regex=True)
+        parts = parts.reindex(columns=[0, 1]).fillna("")
+        return parts[0], parts[1], (x, y)
+    return table[x], table[y], (x, y)
 
 
 # --------------------------------------------------------------------------- OSM
@@ -987,8 +1024,6 @@ def facilities_from_osm_features(
         return gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=[], crs=WGS84), report
     g = gdf.to_crs(WGS84) if gdf.crs is not None else gdf.set_crs(WGS84)
     n = len(g)
-    cat = np.full(n, None, dtype=object)
-    typ = np.full(n, None, dtype=object)
     tag_cache: dict[str, np.ndarray] = {}
 
     def tag(key: str) -> np.ndarray:
@@ -996,56 +1031,13 @@ def facilities_from_osm_features(
             tag_cache[key] = _tag_series(g, key).to_numpy()
         return tag_cache[key]
 
-    for name, cond, excl in OSM_RULES:
-        mask = cat == None  # noqa: E711 (element-wise)
-        for key, values in cond.items():
-            mask &= np.isin(tag(key), values)
-        for key, values in excl.items():
-            mask &= ~np.isin(tag(key), values)
-        key0 = next(iter(cond))
-        cat[mask] = name
-        typ[mask] = [f"{key0}={v}" for v in tag(key0)[mask]]
-
-    # ids
-    if isinstance(g.index, pd.MultiIndex) and g.index.nlevels >= 2:
-        fid = [f"osm:{e}/{i}" for e, i in g.index]
-    elif "id" in g.columns:
-        kind = g["osm_type"] if "osm_type" in g.columns else pd.Series("node", index=g.index)
-        fid = [f"osm:{e}/{i}" for e, i in zip(kind, g["id"], strict=True)]
-    else:
-        fid = [f"osm:{i}" for i in g.index]
+    cat, typ = _osm_categories(n, tag)
+    fid = _osm_ids(g)
     rows = np.arange(1, n + 1)
-    name_zh = tag("name:zh")
-    full_names = g["name"] if "name" in g.columns else pd.Series("", index=g.index)
-    names = [
-        (str(orig) if isinstance(orig, str) and orig.strip() else None) or (z or None)
-        for orig, z in zip(full_names, name_zh, strict=True)
-    ]
-    full = _tag_series(g, "addr:full").to_numpy()
-    street = (
-        g["addr:street"].astype(object)
-        if "addr:street" in g.columns
-        else pd.Series(None, index=g.index, dtype=object)
-    ).to_numpy()
-    house = (
-        g["addr:housenumber"].astype(object)
-        if "addr:housenumber" in g.columns
-        else pd.Series(None, index=g.index, dtype=object)
-    ).to_numpy()
-    address = []
-    for f, s, h in zip(full, street, house, strict=True):
-        if f:
-            address.append(f)
-        elif isinstance(s, str) and s:
-            address.append(s + (str(h) if isinstance(h, str | int) and str(h) else ""))
-        else:
-            address.append(None)
-
     geoms = g.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     pts = np.array(geoms, dtype=object)
     pts[~missing] = shapely.point_on_surface(geoms[~missing])
-
     wanted = None if categories is None else set(categories)
     keep = np.zeros(n, dtype=bool)
     for i in range(n):
@@ -1059,6 +1051,8 @@ def facilities_from_osm_features(
         else:
             keep[i] = True
     k = np.flatnonzero(keep)
+    names = _osm_names(g, tag("name:zh"))
+    address = _osm_addresses(g)
     lon = shapely.get_x(pts[k].astype(object)) if len(k) else np.array([])
     lat = shapely.get_y(pts[k].astype(object)) if len(k) else np.array([])
     out = gpd.GeoDataFrame(
@@ -1082,6 +1076,61 @@ def facilities_from_osm_features(
     for c, cnt in out["category"].value_counts().items():
         report.stats[f"loaded_{c}"] = int(cnt)
     return out, report
+
+
+def _osm_categories(n: int, tag) -> tuple[np.ndarray, np.ndarray]:
+    """(category, ``key=value`` type) of each feature by :data:`OSM_RULES`, first match wins."""
+    cat = np.full(n, None, dtype=object)
+    typ = np.full(n, None, dtype=object)
+    for name, cond, excl in OSM_RULES:
+        mask = cat == None  # noqa: E711 (element-wise)
+        for key, values in cond.items():
+            mask &= np.isin(tag(key), values)
+        for key, values in excl.items():
+            mask &= ~np.isin(tag(key), values)
+        key0 = next(iter(cond))
+        cat[mask] = name
+        typ[mask] = [f"{key0}={v}" for v in tag(key0)[mask]]
+    return cat, typ
+
+
+def _osm_ids(g: gpd.GeoDataFrame) -> list[str]:
+    """``osm:<element>/<id>`` of each feature (osmnx index or pyrosm columns)."""
+    if isinstance(g.index, pd.MultiIndex) and g.index.nlevels >= 2:
+        return [f"osm:{e}/{i}" for e, i in g.index]
+    if "id" in g.columns:
+        kind = g["osm_type"] if "osm_type" in g.columns else pd.Series("node", index=g.index)
+        return [f"osm:{e}/{i}" for e, i in zip(kind, g["id"], strict=True)]
+    return [f"osm:{i}" for i in g.index]
+
+
+def _osm_names(g: gpd.GeoDataFrame, name_zh: np.ndarray) -> list[str | None]:
+    """Each feature's ``name``, else its ``name:zh``."""
+    full_names = g["name"] if "name" in g.columns else pd.Series("", index=g.index)
+    return [
+        (str(orig) if isinstance(orig, str) and orig.strip() else None) or (z or None)
+        for orig, z in zip(full_names, name_zh, strict=True)
+    ]
+
+
+def _osm_addresses(g: gpd.GeoDataFrame) -> list[str | None]:
+    """Each feature's ``addr:full``, else ``addr:street`` + ``addr:housenumber``."""
+    full = _tag_series(g, "addr:full").to_numpy()
+
+    def column(key: str) -> np.ndarray:
+        if key in g.columns:
+            return g[key].astype(object).to_numpy()
+        return pd.Series(None, index=g.index, dtype=object).to_numpy()
+
+    address = []
+    for f, s, h in zip(full, column("addr:street"), column("addr:housenumber"), strict=True):
+        if f:
+            address.append(f)
+        elif isinstance(s, str) and s:
+            address.append(s + (str(h) if isinstance(h, str | int) and str(h) else ""))
+        else:
+            address.append(None)
+    return address
 
 
 def facilities_from_osm(
