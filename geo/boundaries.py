@@ -322,6 +322,66 @@ def _warn_degrees_in_metres(gdf: gpd.GeoDataFrame, report: LoadReport) -> None:
         )
 
 
+def _read_boundary_file(path: Path, layer: str | None, report: LoadReport) -> gpd.GeoDataFrame:
+    """The file's features; a file without CRS read as WGS84 when its coordinates fit."""
+    layer = _choose_layer(path, layer, report)
+    try:
+        gdf = gpd.read_file(path, layer=layer)
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises many kinds; name the file
+        raise ValueError(f"{path}: cannot read boundaries ({exc})") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise ValueError(f"{path}: no geometry column")
+    report.n_input = len(gdf)
+    if gdf.crs is None:
+        minx, miny, maxx, maxy = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
+        if -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
+            gdf = gdf.set_crs(WGS84)
+            report.note(
+                "the file declares no CRS; its coordinates look like lon/lat: read as "
+                "WGS84 (EPSG:4326)"
+            )
+        else:
+            raise ValueError(
+                f"{path}: the file declares no CRS and its coordinates are not "
+                "lon/lat (a Shapefile missing its .prj?)"
+            )
+    return gdf
+
+
+def _usable_geometry(geom, rownum: int, name: str, src_crs, report: LoadReport):
+    """A row's polygonal geometry (invalid ones repaired and warned about), or None when the
+    row is rejected (empty, non-finite, not a polygon, nothing left after repair)."""
+    if geom is None or shapely.is_missing(geom) or geom.is_empty:
+        report.reject(rownum, "geometry", "empty or missing geometry")
+        return None
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        report.reject(rownum, "geometry", "坐标含无效数值 (NaN 或无穷大; non-finite coordinates)")
+        return None
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        fixed = _polygonal_part(shapely.make_valid(geom))
+        if fixed is None or fixed.is_empty:
+            report.reject(
+                rownum, "geometry", f"invalid geometry ({reason}) with no area left after repair"
+            )
+            return None
+        report.warn(
+            rownum,
+            "geometry",
+            f"边界 {name} 的几何无效, 已用 make_valid 修复并保留其面状部分, "
+            f"修复后面积 {_area_km2(fixed, src_crs):.3f} km²: 请核对边界文件 "
+            f"(row {rownum} ({name}): invalid geometry ({reason}) repaired with make_valid)",
+        )
+        return fixed
+    part = _polygonal_part(geom)
+    if part is None:
+        report.reject(rownum, "geometry", f"not a polygon ({geom.geom_type})", geom.geom_type)
+        return None
+    if part is not geom:
+        report.note(f"row {rownum} ({name}): non-polygonal parts of a GeometryCollection dropped")
+    return part
+
+
 def load_boundaries(
     path: str | Path,
     name_col: str | None = None,
@@ -363,31 +423,9 @@ def load_boundaries(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such boundary file")
     report = LoadReport(str(path))
-    layer = _choose_layer(path, layer, report)
-    try:
-        gdf = gpd.read_file(path, layer=layer)
-    except Exception as exc:  # noqa: BLE001 - pyogrio raises many kinds; name the file
-        raise ValueError(f"{path}: cannot read boundaries ({exc})") from exc
-    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
-        raise ValueError(f"{path}: no geometry column")
-    report.n_input = len(gdf)
-
-    if gdf.crs is None:
-        minx, miny, maxx, maxy = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
-        if -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
-            gdf = gdf.set_crs(WGS84)
-            report.note(
-                "the file declares no CRS; its coordinates look like lon/lat: read as "
-                "WGS84 (EPSG:4326)"
-            )
-        else:
-            raise ValueError(
-                f"{path}: the file declares no CRS and its coordinates are not "
-                "lon/lat (a Shapefile missing its .prj?)"
-            )
+    gdf = _read_boundary_file(path, layer, report)
     src_crs = gdf.crs
     _warn_degrees_in_metres(gdf, report)
-
     name_c = _pick_column(gdf.columns, name_col, NAME_COLUMNS, path, "name")
     code_c = _pick_column(gdf.columns, code_col, CODE_COLUMNS, path, "code")
     rel_c = _pick_column(gdf.columns, None, RELATION_COLUMNS, path, "relation")
@@ -396,57 +434,20 @@ def load_boundaries(
             f"no name column found (tried {', '.join(NAME_COLUMNS[:6])}, …); rows are "
             "named after the file; give name_col="
         )
-
     keep_rows, geoms, names, codes, rels = [], [], [], [], []
     for i, (geom, (_, row)) in enumerate(zip(gdf.geometry.values, gdf.iterrows(), strict=True)):
         rownum = i + 1
-        if geom is None or shapely.is_missing(geom) or geom.is_empty:
-            report.reject(rownum, "geometry", "empty or missing geometry")
-            continue
-        if not np.isfinite(shapely.get_coordinates(geom)).all():
-            report.reject(
-                rownum, "geometry", "坐标含无效数值 (NaN 或无穷大; non-finite coordinates)"
-            )
-            continue
         name = row[name_c] if name_c is not None else None
         name = f"{path.stem} #{rownum}" if _blank(name) else str(name).strip()
-        fixed = geom
-        if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            fixed = _polygonal_part(shapely.make_valid(geom))
-            if fixed is None or fixed.is_empty:
-                report.reject(
-                    rownum,
-                    "geometry",
-                    f"invalid geometry ({reason}) with no area left after repair",
-                )
-                continue
-            report.warn(
-                rownum,
-                "geometry",
-                f"边界 {name} 的几何无效, 已用 make_valid 修复并保留其面状部分, "
-                f"修复后面积 {_area_km2(fixed, src_crs):.3f} km²: 请核对边界文件 "
-                f"(row {rownum} ({name}): invalid geometry ({reason}) repaired with make_valid)",
-            )
-        else:
-            part = _polygonal_part(geom)
-            if part is None:
-                report.reject(
-                    rownum, "geometry", f"not a polygon ({geom.geom_type})", geom.geom_type
-                )
-                continue
-            if part is not geom:
-                report.note(
-                    f"row {rownum} ({name}): non-polygonal parts of a GeometryCollection dropped"
-                )
-            fixed = part
+        fixed = _usable_geometry(geom, rownum, name, src_crs, report)
+        if fixed is None:
+            continue
         keep_rows.append(rownum)
         geoms.append(fixed)
         names.append(name)
         codes.append(_code_text(row[code_c]) if code_c is not None else None)
         rel = row[rel_c] if rel_c is not None else None
         rels.append(None if _blank(rel) else _relation_or_none(_code_text(rel)))
-
     out = gpd.GeoDataFrame(
         {
             "name": names,
