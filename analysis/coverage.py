@@ -606,6 +606,8 @@ def study_areas(net: WalkNetwork, boundaries, dem: _Demand, fac: _Facilities, op
     (unless ``allow_partial``); under :data:`WARN_BELOW` a note warns.
     """
     names, geoms = boundary_frame(boundaries, net)
+    if isinstance(boundaries, str):  # "network", chosen explicitly
+        log.notes.append("研究范围 = 路网范围：路网节点的凸包（明确选择），不是街道边界")
     if len(geoms) == 0:
         raise ValueError("no usable boundary polygon")
     ue = undirected_edges(net)
@@ -872,8 +874,10 @@ def compute_coverage(
         Should extend beyond the boundaries (facilities just outside count).
     facilities : GeoDataFrame
         Points with a ``category`` column (the facilities schema: ``fid``, ``name`` ...).
-    boundaries : GeoDataFrame, optional
-        Study areas (``name`` column); default: the network's extent.
+    boundaries : GeoDataFrame or "network"
+        Study areas (``name`` column). ``"network"`` chooses the network's extent explicitly
+        (the convex hull of its nodes, named 研究范围 = 路网范围); ``None`` raises
+        ``ValueError`` (no silent fallback: a network extract is not a street).
     demand : GeoDataFrame, optional
         Demand points with ``pop`` (and ``pop60``): at nodes (``node_idx`` column, as from
         :func:`lifecircle.geo.population.demand_from_network`) or anywhere (snapped to edges).

@@ -23,24 +23,52 @@ from ..settings import WGS84
 
 __all__ = [
     "EXTENT_SAMPLES",
+    "NETWORK_EXTENT",
+    "NETWORK_EXTENT_NAME",
+    "NO_BOUNDARY_MESSAGE",
     "boundary_frame",
     "clipped_length",
+    "network_extent_frame",
     "network_extent_share",
 ]
 
 #: Lattice points per boundary for :func:`network_extent_share`.
 EXTENT_SAMPLES = 40_000
+#: The explicit choice of the network's extent as the study area (``boundaries="network"``).
+NETWORK_EXTENT = "network"
+#: The name of that study area in every table, map and line.
+NETWORK_EXTENT_NAME = "研究范围 = 路网范围"
+#: Why a run without a boundary stops (no silent fallback to the network's extent).
+NO_BOUNDARY_MESSAGE = (
+    "未给出研究范围 (no study boundary): 给出边界 (boundaries: GeoDataFrame 或边界文件), "
+    '或明确选择 boundaries="network" (研究范围 = 路网范围: 路网节点的凸包, 不是街道边界)'
+)
+
+
+def network_extent_frame(net: WalkNetwork) -> gpd.GeoDataFrame:
+    """The network's extent as a study area: the convex hull of its nodes, named
+    :data:`NETWORK_EXTENT_NAME` (研究范围 = 路网范围) so that every table says what it is."""
+    hull = shapely.convex_hull(shapely.multipoints(net.xy))
+    return gpd.GeoDataFrame({"name": [NETWORK_EXTENT_NAME]}, geometry=[hull], crs=net.crs)
 
 
 def boundary_frame(boundaries, net: WalkNetwork) -> tuple[list[str], np.ndarray]:
-    """Boundary names and valid metric geometries (the network's extent when none is given).
+    """Boundary names and valid metric geometries.
 
     ``boundaries`` may be a GeoDataFrame (``name`` column), a GeoSeries or one shapely geometry
-    in WGS84. Empty geometries are dropped.
+    in WGS84, or :data:`NETWORK_EXTENT` (``"network"``): the explicit choice of the network's
+    extent (:func:`network_extent_frame`). Empty geometries are dropped.
+
+    Raises
+    ------
+    ValueError
+        ``None``: there is no silent fallback to the network's extent (the message names the
+        choices).
     """
     if boundaries is None:
-        hull = shapely.convex_hull(shapely.multipoints(net.xy))
-        return ["路网范围"], np.array([hull], dtype=object)
+        raise ValueError(NO_BOUNDARY_MESSAGE)
+    if isinstance(boundaries, str) and boundaries == NETWORK_EXTENT:
+        boundaries = network_extent_frame(net)
     if isinstance(boundaries, shapely.Geometry):
         boundaries = gpd.GeoDataFrame(geometry=[boundaries], crs=WGS84)
     if isinstance(boundaries, gpd.GeoSeries):

@@ -75,7 +75,7 @@ def run_job(name: str, per_category: int = 200, n_jobs: int = 1) -> dict:
     net = _network(name)
     timings = {"load": time.perf_counter() - t0}
     fac = _facilities(net, per_category)
-    res = compute_coverage(net, fac, None, minutes=[5, 10, 15], n_jobs=n_jobs)
+    res = compute_coverage(net, fac, "network", minutes=[5, 10, 15], n_jobs=n_jobs)
     timings.update(res.timings)
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
@@ -130,7 +130,7 @@ def run_baseline(name: str = "10k", per_category: int = 200) -> dict:
     net = _network(name)
     fac = _facilities(net, per_category)
     fac = fac[fac["category"] == CATEGORIES[0]]
-    res = compute_coverage(net, fac, None, minutes=[5, 10, 15], per_facility=False)
+    res = compute_coverage(net, fac, "network", minutes=[5, 10, 15], per_facility=False)
     sa = res.service_areas.to_crs(net.crs)
     boundary = shapely.convex_hull(shapely.multipoints(net.xy))
     pop = np.ones(net.n_nodes)

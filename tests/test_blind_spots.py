@@ -113,7 +113,7 @@ def test_demand_beside_reached_streets_is_counted_with_the_nearest_blind_spot():
     net = grid_network(12, jitter=0.0)
     fac = _pts([(X0 + 550, Y0 + 550)], category=["elder_care"])
     # a 120 m buffer covers the cells of unreached nodes next to reached streets
-    res = compute_coverage(net, fac, None, metres=[200], width_m=120.0, profile="gb50180")
+    res = compute_coverage(net, fac, "network", metres=[200], width_m=120.0, profile="gb50180")
     t = res.table.iloc[0]
     assert t["population_uncovered"] == 144 - 8
     assert res.blind_spots["population"].sum() == 136

@@ -255,10 +255,12 @@ def test_coverage_shares_on_a_grid_with_known_answer(grid11):
 def test_node_weights_without_population_and_unreachable_nodes(grid11):
     net = grid11
     fac = pts([(0, 0), (1000, 1000)], category=["fitness", "car_parking"])
+    with pytest.raises(ValueError, match="no study boundary"):
+        compute_coverage(net, fac, None, minutes=[5])  # no silent fallback to the extent
     res = compute_coverage(
         net,
         fac,
-        None,
+        "network",  # chosen explicitly: 研究范围 = 路网范围
         categories=["fitness", "elder_care"],
         minutes=[5],
         profile="elderly",
@@ -279,6 +281,8 @@ def test_node_weights_without_population_and_unreachable_nodes(grid11):
     assert far["t_fitness"] == pytest.approx(2000 / 54.0)
     assert far["d_fitness"] == pytest.approx(2000.0)
     assert any("权重为 1" in n for n in res.notes)
+    assert (res.table["boundary"] == "研究范围 = 路网范围").all()
+    assert any(n.startswith("研究范围 = 路网范围") for n in res.notes)
     assert set(res.service_areas["fid"]) == {ALL_FACILITIES}
 
 

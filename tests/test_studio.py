@@ -146,7 +146,8 @@ def test_cli_studio_from_coverage_and_sites(tmp_path, capsys):
         f"name,type,lon,lat\n=HYPERLINK(1) 站,为老服务,{lon:.7f},{lat:.7f}\n", encoding="utf-8"
     )
     assert main(["coverage", "--network", str(cov / "network.graphml"), "--facilities",
-                 str(tmp_path / "fac.csv"), "--coords", "wgs84", "--out", str(cov)]) == 0  # fmt: skip
+                 str(tmp_path / "fac.csv"), "--coords", "wgs84", "--extent", "network",
+                 "--out", str(cov)]) == 0  # fmt: skip
     sites = tmp_path / "site"
     sites.mkdir()
     _points([(X0 + 350, Y0 + 250)], name=["新增1"]).to_file(sites / "sites.gpkg", layer="sites")

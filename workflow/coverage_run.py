@@ -34,6 +34,8 @@ class CoverageRequest:
     """Everything ``lifecircle coverage`` asks for.
 
     ``network`` (a file) or ``boundary_osm`` (an OSM relation: boundary and network downloaded);
+    with a network file, ``boundaries`` or ``extent="network"`` (the explicit choice of the
+    network's extent, 研究范围 = 路网范围) — there is no silent fallback;
     ``residents``: :class:`~lifecircle.workflow.residents.ResidentsOptions` or None;
     thresholds ``minutes`` or ``metres`` (None: the defaults); the rest as
     :func:`lifecircle.analysis.coverage.compute_coverage`.
@@ -44,6 +46,7 @@ class CoverageRequest:
     network: str | Path | None = None
     boundary_osm: str | None = None
     boundaries: BoundaryFile | None = None
+    extent: str | None = None
     categories: Sequence[str] | None = None
     population: PopulationFile = field(default_factory=PopulationFile)
     residents: object | None = None
@@ -132,6 +135,7 @@ def _inputs(req: CoverageRequest, echo: Echo):
     if not fac_path.exists():  # before the (possibly long) network loading
         raise InputError(f"设施文件不存在 (no such file): {fac_path}")
     require_coords_arg(req.facilities.coords, f"--facilities {fac_path}", "--coords")
+    _check_extent(req)
     net, boundaries = _load_network(req)
     echo(f"路网: {net.n_nodes:,} 个节点, 街道 {net.total_length() / 1000:,.1f} km")
     # the network's extent (+1 km, the loader's tolerance) is the declared area: with the
@@ -146,9 +150,33 @@ def _inputs(req: CoverageRequest, echo: Echo):
         )
     if req.boundaries is not None:
         boundaries, reports["边界"] = req.boundaries.load()
-    if boundaries is None:
-        echo("未给出边界 (--boundaries): 以路网范围 (节点凸包) 作为研究范围")
+    if boundaries is None:  # --extent network, chosen explicitly
+        from ..analysis.study_areas import network_extent_frame
+
+        boundaries = network_extent_frame(net).to_crs(4326)
+        echo(EXTENT_NOTE)
     return net, fac, boundaries, reports
+
+
+#: What the console and the notes say when the network's extent is the study area.
+EXTENT_NOTE = (
+    "研究范围 = 路网范围 (--extent network): 路网节点的凸包, 不是街道边界; 覆盖率只说明路网所及之处"
+)
+
+
+def _check_extent(req: CoverageRequest) -> None:
+    """A study area is named: a boundary file, an OSM relation, or ``--extent network``."""
+    if req.extent not in (None, "network"):
+        raise InputError(f"--extent {req.extent}: 只能是 network (研究范围 = 路网范围)")
+    chosen = req.boundaries is not None or req.boundary_osm
+    if req.extent == "network" and chosen:
+        raise InputError("--extent network 与 --boundaries / --boundary-osm 不能同时使用")
+    if req.extent is None and not chosen:
+        raise InputError(
+            "未给出研究范围 (no study boundary): 用 --boundaries 边界.geojson "
+            "[--boundary-name 名称] 给出边界文件, 或 --boundary-osm RELATION_ID 联网下载边界, "
+            "或明确选择 --extent network (研究范围 = 路网范围, 不是街道边界)"
+        )
 
 
 def _compute(req: CoverageRequest, net, fac, boundaries, demand, progress: bool):
@@ -228,7 +256,8 @@ def run_coverage(req: CoverageRequest, *, echo: Echo = print, progress: bool = F
     lines = [*warning_lines(reports), ""]
     lines.append(f"步行覆盖率 ({prof.label}, 服务范围为可达道路两侧各 {req.buffer_width:g} 米)")
     lines += summary_table(result.table)
-    lines += [f"说明: {note}" for note in [*rnotes, *result.notes]]
+    extent = [EXTENT_NOTE] if req.extent == "network" else []
+    lines += [f"说明: {note}" for note in [*extent, *rnotes, *result.notes]]
     if rejected is not None:
         files["rejected"] = rejected
         lines += _rejected_lines(rejected)

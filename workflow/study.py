@@ -150,7 +150,13 @@ def _as_network(network) -> WalkNetwork:
     return load_network(network)
 
 
-def _as_boundaries(boundary, reports: dict) -> gpd.GeoDataFrame:
+def _as_boundaries(boundary, reports: dict, net: WalkNetwork) -> gpd.GeoDataFrame:
+    from ..analysis.study_areas import NETWORK_EXTENT, NO_BOUNDARY_MESSAGE, network_extent_frame
+
+    if boundary is None:
+        raise InputError(NO_BOUNDARY_MESSAGE)
+    if isinstance(boundary, str) and boundary == NETWORK_EXTENT:
+        return network_extent_frame(net).to_crs(WGS84)
     if isinstance(boundary, gpd.GeoDataFrame):
         if boundary.crs is None:
             raise InputError("boundary GeoDataFrame has no CRS (坐标系未设定)")
@@ -195,9 +201,10 @@ class Study:
 
     Parameters
     ----------
-    boundary : GeoDataFrame or path
+    boundary : GeoDataFrame, path or "network"
         The study boundary (any CRS; a file is read by
-        :func:`lifecircle.geo.boundaries.load_boundaries`).
+        :func:`lifecircle.geo.boundaries.load_boundaries`). ``"network"`` chooses the network's
+        extent explicitly (named 研究范围 = 路网范围); ``None`` is an :class:`InputError`.
     network : WalkNetwork or path
         The walking network (``.osm`` / ``.pbf`` / ``.graphml`` files are loaded).
     facilities : GeoDataFrame or path
@@ -248,7 +255,7 @@ class Study:
         population = _as_population(population, population_coords, self.reports)
         self._population, self._share60 = population, share60
         self.net = _as_network(network)
-        self.boundaries = _as_boundaries(boundary, self.reports)
+        self.boundaries = _as_boundaries(boundary, self.reports, self.net)
         self.facilities = _as_facilities(facilities, coords, self.boundaries, self.reports)
         if demand is None:
             from ..geo.population import demand_from_network
@@ -268,6 +275,8 @@ class Study:
         self.population_known = bool(population_known)
         self.options = RunOptions.from_mapping(options, **overrides)
         self.notes = list(notes)
+        if isinstance(boundary, str) and boundary == "network":
+            self.notes.insert(0, "研究范围 = 路网范围：路网节点的凸包（明确选择），不是街道边界")
         self._coverage = None
         self._main_table = None
         self._sites: NewSites | None = None
