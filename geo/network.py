@@ -553,6 +553,9 @@ NETWORK_SUFFIXES = {
 
 #: Edge attributes whose change keeps a node when simplifying (a street's name or class changes).
 _SIMPLIFY_KEEP_ATTRS = ("name", "highway")
+#: Largest unpacked ``.graphml.gz`` read (characters): a city's walking network is a few hundred
+#: MB; a gzip bomb (kilobytes unpacking to many GB) is refused instead of filling the memory.
+MAX_GRAPHML_CHARS = 2_000_000_000
 #: Graph attribute marking a graph that WalkNetwork already cleaned (written by save_network).
 _CLEANED = "lifecircle_walk_network"
 
@@ -783,7 +786,13 @@ def network_from_graphml(
             import gzip
 
             with gzip.open(path, "rt", encoding="utf-8") as fh:
-                G = ox.load_graphml(graphml_str=fh.read())
+                text = fh.read(MAX_GRAPHML_CHARS + 1)  # a gzip bomb stops here
+            if len(text) > MAX_GRAPHML_CHARS:
+                raise ValueError(
+                    f"解压后超过 {MAX_GRAPHML_CHARS / 1e9:g}G 字符 (larger than any street "
+                    "network when unpacked)"
+                )
+            G = ox.load_graphml(graphml_str=text)
         else:
             G = ox.load_graphml(path)
     except (

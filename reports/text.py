@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -114,9 +116,23 @@ def key_figures(
 
 
 # ---------------------------------------------------------------------------------------- report
+_MD_SPECIAL = re.compile(r"([\\`\[\]|])")
+
+
+def md_text(text) -> str:
+    """Plain text (names from the data) safe in Markdown: a viewer renders report.md as HTML.
+
+    ``&``, ``<`` and ``>`` become entities (no tag or script from a name), ``\\ ` [ ] |`` are
+    backslash-escaped (no link, code span or extra table cell), line breaks become spaces.
+    """
+    t = html.escape(str(text), quote=False)
+    t = re.sub(r"[\r\n]+", " ", t)
+    return _MD_SPECIAL.sub(r"\\\1", t)
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md_text(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -380,19 +396,19 @@ def render_md(blocks: list) -> str:
     for b in blocks:
         kind = b[0]
         if kind == "h1":
-            parts.append(f"# {b[1]}")
+            parts.append(f"# {md_text(b[1])}")
         elif kind == "h2":
-            parts.append(f"## {b[1]}")
+            parts.append(f"## {md_text(b[1])}")
         elif kind == "h3":
-            parts.append(f"### {b[1]}")
+            parts.append(f"### {md_text(b[1])}")
         elif kind == "p":
-            parts.append(b[1])
+            parts.append(md_text(b[1]))
         elif kind == "ul":
-            parts.append("\n".join(f"- {x}" for x in b[1]))
+            parts.append("\n".join(f"- {md_text(x)}" for x in b[1]))
         elif kind == "table":
             parts.append(_md_table(b[1], b[2]))
         elif kind == "img":
-            parts.append(f"![{b[2]}]({Path(b[1]).name})")
+            parts.append(f"![{md_text(b[2])}]({quote(Path(b[1]).name)})")
     return "\n\n".join(parts) + "\n"
 
 

@@ -189,3 +189,25 @@ def test_batch_summary_reads_street_tables_back_without_the_guard(tmp_path):
     ws = openpyxl.load_workbook(files["summary_xlsx"]).worksheets[0]
     col = [c.value for c in ws[1]].index("street")
     assert [r[col].value for r in ws.iter_rows(min_row=2)] == [HOSTILE[0], "-东区"]
+
+
+def test_report_md_names_stay_text_in_a_markdown_viewer():
+    """report.md is opened in Markdown viewers, which render inline HTML and links: a name
+    from the data becomes neither a tag, a link, a code span nor an extra table cell."""
+    from lifecircle.reports.text import md_text, render_md
+
+    blocks = [
+        ("h1", "<script>alert(1)</script>区 评估报告"),
+        ("p", "[点我](javascript:alert(2)) & <img src=x onerror=alert(3)>"),
+        ("ul", ["`code` 与 a|b", "换\n行"]),
+        ("table", ["边界", "覆盖率"], [["<b>坏</b>|街道", "50%"]]),
+        ("img", "/tmp/out/map 1.png", "<svg onload=alert(4)>"),
+    ]
+    md = render_md(blocks)
+    assert "<" not in md.replace("<!--", "") and ">" not in md
+    assert md.startswith("# &lt;script&gt;alert(1)&lt;/script&gt;区 评估报告\n")
+    assert "\\[点我\\](javascript:alert(2)) &amp; &lt;img src=x onerror=alert(3)&gt;" in md
+    assert "- \\`code\\` 与 a\\|b\n- 换 行" in md
+    assert "| &lt;b&gt;坏&lt;/b&gt;\\|街道 | 50% |" in md  # still two cells
+    assert "![&lt;svg onload=alert(4)&gt;](map%201.png)" in md
+    assert md_text("石泉路街道 15分钟 (62.5%)") == "石泉路街道 15分钟 (62.5%)"

@@ -162,3 +162,19 @@ def test_yaml_alias_bomb_in_a_config_is_refused_quickly(tmp_path, capsys):
     assert time.monotonic() - start < 5
     err = capsys.readouterr().err
     assert "categories[0]: 必须是文字" in err and len(err) < 600
+
+
+def test_gzip_bomb_network_is_refused_not_unpacked(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    import lifecircle.geo.network as network
+
+    bomb = tmp_path / "network.graphml.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as fh:
+        fh.write(b"<" * 5_000_000)  # 5 MB of text from a ~5 KB file
+    assert bomb.stat().st_size < 20_000
+    monkeypatch.setattr(network, "MAX_GRAPHML_CHARS", 1_000_000)
+    with pytest.raises(ValueError, match="解压后超过 0.001G 字符"):
+        network.load_network(bomb)
+    assert main(["info", "--network", str(bomb)]) == 2
+    assert "解压后超过" in capsys.readouterr().err
