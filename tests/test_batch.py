@@ -163,6 +163,26 @@ def test_batch_wrong_scheduler_address_is_one_chinese_line(tmp_path, capsys, mon
     assert "--scheduler tcp://127.0.0.1:9: 无法连接 dask 调度器 (2 秒内" in err
 
 
+def test_batch_scheduler_without_workers_is_bad_input_in_bounded_time(
+    tmp_path, capsys, monkeypatch
+):
+    from dask.distributed import LocalCluster
+
+    import lifecircle.workflow.batch as batch
+
+    monkeypatch.setattr(batch, "SCHEDULER_TIMEOUT_S", 1.0)
+    cfg = tmp_path / "x.yaml"
+    cfg.write_text("street: x\n", encoding="utf-8")
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        t0 = time.perf_counter()
+        argv = ["batch", str(cfg), "--out", str(tmp_path / "o")]
+        code = main([*argv, "--scheduler", cluster.scheduler_address])
+        elapsed = time.perf_counter() - t0
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and elapsed < 10 and len(err.splitlines()) == 1
+    assert "调度器没有可用的 worker (1 秒内)" in err
+
+
 def test_batch_rejects_bad_worker_counts(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["batch", "x.yaml", "--out", str(tmp_path), "--workers", "0"])

@@ -139,14 +139,7 @@ def _client(workers: int, scheduler: str | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        try:
-            return Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S:g}s"), None
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(
-                f"--scheduler {scheduler}: 无法连接 dask 调度器 ({SCHEDULER_TIMEOUT_S:g} 秒内; "
-                f"{reason}); 请检查地址 (如 tcp://主机:8786) 或用 --workers 在本机运行"
-            ) from None
+        return _existing_client(scheduler), None
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
@@ -155,6 +148,30 @@ def _client(workers: int, scheduler: str | None):
         silence_logs=logging.CRITICAL,  # failures are reported by name
     )
     return Client(cluster), cluster
+
+
+def _existing_client(scheduler: str):
+    """A client of an existing scheduler that has a worker, or bad input within the timeout."""
+    from dask.distributed import Client
+
+    wait = f"{SCHEDULER_TIMEOUT_S:g} 秒内"
+    try:
+        client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"--scheduler {scheduler}: 无法连接 dask 调度器 ({wait}; {reason}); "
+            "请检查地址 (如 tcp://主机:8786) 或用 --workers 在本机运行"
+        ) from None
+    try:  # a scheduler without workers would leave every task waiting forever
+        client.wait_for_workers(1, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError):
+        client.close()
+        raise InputError(
+            f"--scheduler {scheduler}: 调度器没有可用的 worker ({wait}); "
+            "请先启动 dask worker, 或用 --workers 在本机运行"
+        ) from None
+    return client
 
 
 def _shared_networks(client, configs, failures) -> tuple[dict[str, object], dict[str, list]]:
