@@ -675,6 +675,19 @@ def _mins(m: float) -> str:
 
 
 # ------------------------------------------------------------------------------- problem
+#: Note of a demand without ``pop60``: a 60+ weight would count everybody (only said when the
+#: 60+ weight is used: a node-weighted or population-weighted run invents no 60+ figure).
+POP60_FALLBACK_NOTE = "需求点没有 60岁以上人口 (pop60): 60岁以上权重按全部需求计"
+#: Note of a demand without ``pop``: every demand point weighs 1.
+POP_FALLBACK_NOTE = "需求点没有人口 (pop): 每个需求点权重 1"
+
+
+def notes_for_weight(notes, weight: str) -> list[str]:
+    """The siting notes that concern a run weighted by ``weight`` (the 60+ fallback only for
+    ``pop60``)."""
+    return [n for n in notes if weight == "pop60" or n != POP60_FALLBACK_NOTE]
+
+
 @dataclass
 class SitingProblem:
     """Demand, sites and the sparse demand × site walking distances within the largest threshold.
@@ -763,11 +776,7 @@ class SitingProblem:
             if col not in dem.columns or dem[col].isna().all():
                 base = dem["pop"] if col == "pop60" else 1.0
                 if len(dem):
-                    report.note(
-                        "需求点没有 60岁以上人口 (pop60): 60岁以上权重按全部需求计"
-                        if col == "pop60"
-                        else "需求点没有人口 (pop): 每个需求点权重 1"
-                    )
+                    report.note(POP60_FALLBACK_NOTE if col == "pop60" else POP_FALLBACK_NOTE)
                 dem[col] = base
             vals = pd.to_numeric(dem[col], errors="coerce").to_numpy(dtype=float)
             bad = ~np.isfinite(vals) | (vals < 0)

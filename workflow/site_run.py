@@ -248,7 +248,8 @@ def _head_lines(req, prob, area_label, basis, pop60_known, profile) -> list[str]
 
 def _gain_text(row, basis: str, pop60_known: bool) -> str:
     unit = basis_unit(basis)
-    text = f"{basis_label('nodes' if basis == 'nodes' else 'pop')} +{row['gain_pop']:,.0f} {unit}"
+    label = "" if basis == "nodes" else f"{basis_label('pop')} "  # the unit says 路网节点
+    text = f"{label}+{row['gain_pop']:,.0f} {unit}"
     if basis != "nodes":
         text += f" (+{row['gain_pp']:.1f} 个百分点)"
         if pop60_known:
@@ -407,7 +408,7 @@ def _answers(req, prob, proposed, n_new, weight, basis, pop60_known):
 
 def _write(req, prob, tables, reports, basis, weight, pop60_known) -> tuple[dict, list[str]]:
     """Write sites.csv/gpkg, candidates.csv and rejected.csv; the closing lines."""
-    from ..analysis.siting import relabel_gains
+    from ..analysis.siting import notes_for_weight, relabel_gains
 
     sites_gdf, newcov, ranking = tables
     ranking = tidy_numbers(relabel_gains(ranking, pop60_known, basis != "nodes"), basis)
@@ -418,7 +419,7 @@ def _write(req, prob, tables, reports, basis, weight, pop60_known) -> tuple[dict
         paths["rejected"] = rejected
         n_rows = len(read_csv(rejected))
         lines.append(f"未使用的输入 {n_rows} 行 (逐行原因见 {rejected})")
-    lines += [f"注: {note}" for note in prob.report.notes]
+    lines += [f"注: {note}" for note in notes_for_weight(prob.report.notes, weight)]
     if len(ranking):
         top = ranking.iloc[0]
         tag = f"gain_{'nodes' if basis == 'nodes' else weight}_{_mins(req.minutes)}min"

@@ -99,6 +99,7 @@ def site_new_facilities(
         WEIGHT_LABELS,
         SitingProblem,
         generate_candidates,
+        notes_for_weight,
         optimal_sites,
         relabel_gains,
     )
@@ -151,4 +152,5 @@ def site_new_facilities(
             else f"研究范围内的路网节点（间距不小于 {spacing_m:g} 米，{len(cands)} 处）"
         ),
     )
+    prob.report.notes[:] = notes_for_weight(prob.report.notes, weight)
     return NewSites(sites, newcov, ranking, summary, prob.report)
