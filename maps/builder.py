@@ -32,6 +32,7 @@ All inputs are GeoDataFrames with a CRS (WGS84 expected); geometries are simplif
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import folium
 import folium.plugins
@@ -391,7 +392,7 @@ def build_map(
     -------
     folium.Map
     """
-    inputs = {
+    layers = {
         "boundaries": boundaries,
         "facilities": facilities,
         "service_areas": service_areas,
@@ -401,20 +402,68 @@ def build_map(
         "new_coverage": new_coverage,
         "corridors": corridors,
     }
-    for key, gdf in inputs.items():
-        if gdf is not None and not isinstance(gdf, gpd.GeoDataFrame):
-            raise TypeError(f"{key}: expected a GeoDataFrame, got {type(gdf).__name__}")
-        if gdf is not None and gdf.crs is None:
-            raise ValueError(f"{key}: GeoDataFrame has no CRS; set it (WGS84 expected)")
+    _check_layers(layers)
     if demand_basis is None:
         demand_basis = st.demand_basis(
             coverage_table, blind_spots, sites, proposed_sites, new_coverage, corridor_summary
         )
     words = st.demand_words(demand_basis)
-    present = [g for g in inputs.values() if g is not None and len(g)]
-    base = _resolve_basemap(basemap, present)
-    system = "gcj02" if base == "amap" else "wgs84"
+    base = _resolve_basemap(basemap, [g for g in layers.values() if g is not None and len(g)])
+    m = _new_map(title, base)
+    styles, focus_category = _category_styles(layers, category_labels, focus_category)
+    ctx = _Drawing(
+        system="gcj02" if base == "amap" else "wgs84",
+        styles=styles,
+        tolerance_m=tolerance_m,
+        focus=focus_category,
+        report=report,
+        basis=words.basis,
+        panes=_minute_panes(m, layers),
+        pane={k: _pane(m, f"lc_{k}", z) for k, z in _PANE_Z.items()},
+    )
+    overlays = _area_overlays(layers, ctx) + _plan_overlays(layers, ctx, corridor_summary)
+    has = _add_overlays(m, overlays)
+    _frame(m, overlays)
+    facility_counts = {
+        la.lc_category: la.lc_n_features for la in overlays if la.lc_kind == "facilities"
+    }
+    sa_minutes = sorted({la.lc_minutes for la in overlays if la.lc_kind == "service_areas"})
+    legend = _legend_html(styles, facility_counts, sa_minutes, has, coverage_table, words)
+    _add_controls(m, title, legend, collapsed)
+    m.lc_system = ctx.system
+    m.lc_basemap = base
+    m.lc_demand_basis = words.basis
+    return m
 
+
+@dataclass
+class _Drawing:
+    """How every overlay of one map is drawn: coordinate system (``wgs84``/``gcj02``),
+    category styles, display tolerance, focus category, the report of undrawable features,
+    demand basis and the panes (per service-area threshold, and per layer kind)."""
+
+    system: str
+    styles: dict
+    tolerance_m: float
+    focus: str | None
+    report: LoadReport | None
+    basis: str
+    panes: dict
+    pane: dict
+
+
+def _check_layers(layers: dict) -> None:
+    """Every given layer is a GeoDataFrame with a CRS."""
+    for key, gdf in layers.items():
+        if gdf is not None and not isinstance(gdf, gpd.GeoDataFrame):
+            raise TypeError(f"{key}: expected a GeoDataFrame, got {type(gdf).__name__}")
+        if gdf is not None and gdf.crs is None:
+            raise ValueError(f"{key}: GeoDataFrame has no CRS; set it (WGS84 expected)")
+
+
+def _new_map(title: str | None, base: str | None) -> folium.Map:
+    """An empty map with the page title, the stylesheet and the basemap (plus the other of
+    osm/positron, off)."""
     m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_start=14)
     if title:
         m.get_root().title = html.escape(title)  # branca writes <title> unescaped
@@ -424,100 +473,122 @@ def build_map(
         if base in ("osm", "positron"):
             other = "positron" if base == "osm" else "osm"
             folium.TileLayer(**BASEMAPS[other], show=False).add_to(m)
+    return m
 
-    # categories and their styles, shared by facilities, service areas, blind spots, legend
+
+def _category_styles(layers: dict, category_labels, focus_category):
+    """Styles of the categories drawn (shared by facilities, service areas, blind spots and
+    legend) and the focus category (default ``elder_care`` when present, else the first)."""
     cats: list[str] = []
-    for gdf in (facilities, service_areas, blind_spots):
+    for key in ("facilities", "service_areas", "blind_spots"):
+        gdf = layers[key]
         if gdf is not None and "category" in gdf.columns:
             cats += ly.ordered_categories(gdf["category"])
     cats = ly.ordered_categories(cats)
     styles = ly.category_styles(cats, {**_yaml_labels(), **(category_labels or {})})
     if focus_category is None and cats:
         focus_category = "elder_care" if "elder_care" in cats else cats[0]
+    return styles, focus_category
 
+
+def _minute_panes(m: folium.Map, layers: dict) -> dict:
+    """One pane per threshold, the longest walk lowest (short-walk areas stay on top)."""
     minutes: list[float] = []
-    for gdf in (service_areas, blind_spots):
+    for key in ("service_areas", "blind_spots"):
+        gdf = layers[key]
         if gdf is not None and "minutes" in gdf.columns and len(gdf):
             minutes += [float(v) for v in pd.to_numeric(gdf["minutes"], errors="coerce").dropna()]
-    minutes = sorted(set(minutes))
-    panes = {}
-    for i, mins in enumerate(sorted(minutes, reverse=True)):
-        panes[mins] = _pane(m, f"lc_sa_{i}", 405 + i)
-    pane = {k: _pane(m, f"lc_{k}", z) for k, z in _PANE_Z.items()}
+    return {
+        mins: _pane(m, f"lc_sa_{i}", 405 + i)
+        for i, mins in enumerate(sorted(set(minutes), reverse=True))
+    }
 
-    has: dict[str, bool] = {}
-    facility_counts: dict[str, int] = {}
-    overlays: list[folium.GeoJson] = []
-    if boundaries is not None and len(boundaries):
+
+def _given(layers: dict, key: str):
+    gdf = layers[key]
+    return gdf if gdf is not None and len(gdf) else None
+
+
+def _area_overlays(layers: dict, ctx: _Drawing) -> list:
+    """Boundaries, facilities (one layer per category), service areas and blind spots."""
+    overlays: list = []
+    if (gdf := _given(layers, "boundaries")) is not None:
         overlays.append(
-            ly.boundary_layer(boundaries, system, tolerance_m, report, pane["boundary"])
+            ly.boundary_layer(gdf, ctx.system, ctx.tolerance_m, ctx.report, ctx.pane["boundary"])
         )
-    if facilities is not None and len(facilities):
-        for layer in ly.facility_layers(facilities, system, styles, report):
-            facility_counts[layer.lc_category] = layer.lc_n_features
-            overlays.append(layer)
-    sa_minutes: list[float] = []
-    if service_areas is not None and len(service_areas):
-        sa = ly.service_area_layers(
-            service_areas, system, styles, tolerance_m, focus_category, report, panes
+    if (gdf := _given(layers, "facilities")) is not None:
+        overlays += ly.facility_layers(gdf, ctx.system, ctx.styles, ctx.report)
+    if (gdf := _given(layers, "service_areas")) is not None:
+        overlays += ly.service_area_layers(
+            gdf, ctx.system, ctx.styles, ctx.tolerance_m, ctx.focus, ctx.report, ctx.panes
         )
-        sa_minutes = sorted({layer.lc_minutes for layer in sa})
-        overlays += sa
-    if blind_spots is not None and len(blind_spots):
+    if (gdf := _given(layers, "blind_spots")) is not None:
         overlays += ly.blind_spot_layer(
-            blind_spots,
-            system,
-            styles,
-            tolerance_m,
-            focus_category,
+            gdf,
+            ctx.system,
+            ctx.styles,
+            ctx.tolerance_m,
+            ctx.focus,
             None,
-            report,
-            pane["blind"],
-            demand_basis=words.basis,
+            ctx.report,
+            ctx.pane["blind"],
+            demand_basis=ctx.basis,
         )
-    if new_coverage is not None and len(new_coverage):
+    return overlays
+
+
+def _plan_overlays(layers: dict, ctx: _Drawing, corridor_summary) -> list:
+    """New coverage, corridors, proposed and optimal sites."""
+    overlays: list = []
+    if (gdf := _given(layers, "new_coverage")) is not None:
         overlays += ly.new_coverage_layer(
-            new_coverage,
-            system,
-            tolerance_m,
-            report,
-            pane["newcov"],
-            demand_basis=words.basis,
-            category_labels={c: sty.label for c, sty in styles.items()},
-            show_minutes=_siting_minutes(sites, proposed_sites),
+            gdf,
+            ctx.system,
+            ctx.tolerance_m,
+            ctx.report,
+            ctx.pane["newcov"],
+            demand_basis=ctx.basis,
+            category_labels={c: sty.label for c, sty in ctx.styles.items()},
+            show_minutes=_siting_minutes(layers["sites"], layers["proposed_sites"]),
         )
-    if corridors is not None and len(corridors):
+    if (gdf := _given(layers, "corridors")) is not None:
         overlays.append(
             ly.corridor_layer(
-                corridors,
-                system,
-                tolerance_m,
-                report,
-                pane["corridor"],
+                gdf,
+                ctx.system,
+                ctx.tolerance_m,
+                ctx.report,
+                ctx.pane["corridor"],
                 summary=corridor_summary,
-                demand_basis=words.basis,
+                demand_basis=ctx.basis,
             )
         )
-    if proposed_sites is not None and len(proposed_sites):
-        overlays.append(
-            ly.site_layer(
-                proposed_sites, system, proposed=True, report=report, demand_basis=words.basis
+    for key, proposed in (("proposed_sites", True), ("sites", False)):
+        if (gdf := _given(layers, key)) is not None:
+            overlays.append(
+                ly.site_layer(
+                    gdf, ctx.system, proposed=proposed, report=ctx.report, demand_basis=ctx.basis
+                )
             )
-        )
-    if sites is not None and len(sites):
-        overlays.append(
-            ly.site_layer(sites, system, proposed=False, report=report, demand_basis=words.basis)
-        )
+    return overlays
 
+
+def _add_overlays(m: folium.Map, overlays: list) -> dict[str, bool]:
+    """Add the overlays that have features; which kinds (and corridor gaps, gateways) are
+    drawn, for the legend."""
+    has: dict[str, bool] = {}
     for layer in overlays:
         if layer.lc_n_features:
             layer.add_to(m)
             has[layer.lc_kind] = True
             has["corridor_gaps"] = has.get("corridor_gaps") or getattr(layer, "lc_has_gap", False)
             has["gateways"] = has.get("gateways") or getattr(layer, "lc_has_points", False)
+    return has
 
-    # fit to the boundaries when given (facilities far away must not zoom the map out),
-    # else to everything drawn; in drawing coordinates
+
+def _frame(m: folium.Map, overlays: list) -> None:
+    """Fit to the boundaries when given (facilities far away must not zoom the map out), else
+    to everything drawn; in drawing coordinates."""
     framing = [la for la in overlays if la.lc_kind == "boundaries" and la.lc_n_features]
     bounds = _bounds(framing or overlays)
     if bounds is not None:
@@ -526,13 +597,15 @@ def build_map(
     else:
         m.location = [31.23, 121.47]
 
+
+def _add_controls(m: folium.Map, title: str | None, legend: str, collapsed: bool | None) -> None:
+    """Scale, full screen, title, legend and the layer control (folded for long lists)."""
     _MetricScale().add_to(m)
     folium.plugins.Fullscreen(
         position="topleft", title="全屏", title_cancel="退出全屏", force_separate_button=True
     ).add_to(m)
     if title:
         _HtmlControl(html.escape(title), position="title").add_to(m)
-    legend = _legend_html(styles, facility_counts, sa_minutes, has, coverage_table, words)
     _HtmlControl(legend, position="bottomleft").add_to(m)
     if collapsed is None:
         n_overlays = sum(
@@ -541,10 +614,6 @@ def build_map(
         )
         collapsed = n_overlays > LAYER_LIST_OPEN_MAX
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
-    m.lc_system = system
-    m.lc_basemap = base
-    m.lc_demand_basis = words.basis
-    return m
 
 
 def _bounds(overlays: list[folium.GeoJson]) -> list[list[float]] | None:

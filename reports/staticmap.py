@@ -67,7 +67,6 @@ def static_map(
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     font = font_or_warn()
     T = Text(font is not None)
@@ -84,62 +83,16 @@ def static_map(
             if layer is not None and len(layer) and "category" in layer.columns:
                 category = str(layer["category"].iloc[0])
                 break
-    labels = labels_for([category] if category else [])
-    handles = []
+    handles: list = []
     with matplotlib.rc_context(rc_params(font)):
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         if crs is None:
             ax.text(0.5, 0.5, T("无数据", "no data"), ha="center", transform=ax.transAxes)
             return save_figure(fig, Path(path), dpi)
         if service_areas is not None and len(service_areas):
-            sa = service_areas
-            if category is not None and "category" in sa.columns:
-                sa = sa[sa["category"].astype(str) == category]
-            if "fid" in sa.columns and (sa["fid"].astype(str) == "全部").any():
-                sa = sa[sa["fid"].astype(str) == "全部"]
-            sa = sa.to_crs(crs)
-            ms = sorted(
-                pd.to_numeric(sa["minutes"], errors="coerce").dropna().unique(), reverse=True
-            )
-            for k, m in enumerate(ms):
-                part = sa[pd.to_numeric(sa["minutes"], errors="coerce") == m]
-                colour = MINUTE_COLOURS.get(
-                    int(m) if float(m).is_integer() else m,
-                    plt.cm.Blues(0.3 + 0.6 * k / max(len(ms) - 1, 1)),
-                )
-                part.plot(ax=ax, color=colour, alpha=0.45, linewidth=0)
-                handles.append(
-                    Patch(
-                        color=colour,
-                        alpha=0.45,
-                        label=T(f"{m:g} 分钟服务范围", f"{m:g} min service area"),
-                    )
-                )
+            handles += _draw_service_areas(ax, service_areas, category, crs, T)
         if blind_spots is not None and len(blind_spots):
-            bs = blind_spots
-            if category is not None and "category" in bs.columns:
-                bs = bs[bs["category"].astype(str) == category]
-            if "minutes" in bs.columns and len(bs):
-                bm = pd.to_numeric(bs["minutes"], errors="coerce")
-                show = minutes if minutes is not None else bm.max()
-                bs = bs[np.isclose(bm, show)]
-            else:
-                show = minutes
-            if len(bs):
-                bs.to_crs(crs).plot(
-                    ax=ax, facecolor="none", edgecolor="#e31a1c", hatch="///", linewidth=0.8
-                )
-                handles.append(
-                    Patch(
-                        facecolor="none",
-                        edgecolor="#e31a1c",
-                        hatch="///",
-                        label=T(
-                            f"服务盲区（{show:g} 分钟）" if show is not None else "服务盲区",
-                            "blind spots",
-                        ),
-                    )
-                )
+            handles += _draw_blind_spots(ax, blind_spots, category, minutes, crs, T)
         if boundary is not None and len(boundary):
             boundary.to_crs(crs).boundary.plot(
                 ax=ax, color="#222222", linewidth=1.8, linestyle="--"
@@ -148,95 +101,11 @@ def static_map(
                 Line2D([], [], color="#222222", linestyle="--", label=T("街道边界", "boundary"))
             )
         if corridors is not None and len(corridors):
-            cl = corridors.to_crs(crs)
-            lines = cl[cl.geom_type.isin(["LineString", "MultiLineString"])]
-            pts = cl[cl.geom_type == "Point"]
-            if len(lines):
-                lines.plot(ax=ax, color="#ff6f00", linewidth=2.5, alpha=0.9)
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="#ff6f00",
-                        linewidth=2.5,
-                        label=T("规划慢行廊道", "planned corridors"),
-                    )
-                )
-            if len(pts):
-                pts.plot(ax=ax, color="#ff6f00", edgecolor="#5d4037", markersize=50, marker="o")
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="#ff6f00",
-                        marker="o",
-                        linestyle="",
-                        markeredgecolor="#5d4037",
-                        label=T("门户节点", "gateways"),
-                    )
-                )
+            handles += _draw_corridors(ax, corridors, crs, T)
         if facilities is not None and len(facilities):
-            fc = facilities.to_crs(crs)
-            if "category" in fc.columns and category is not None:
-                other = fc[fc["category"].astype(str) != category]
-                main = fc[fc["category"].astype(str) == category]
-            else:
-                other, main = fc.iloc[0:0], fc
-            if len(other):
-                other.plot(ax=ax, color="#9e9e9e", markersize=8)
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="#9e9e9e",
-                        marker="o",
-                        linestyle="",
-                        markersize=4,
-                        label=T("其他设施", "other facilities"),
-                    )
-                )
-            if len(main):
-                main.plot(ax=ax, color="#c2185b", edgecolor="white", markersize=36)
-                name = T.category(category, labels) if category else T("设施", "facilities")
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="#c2185b",
-                        marker="o",
-                        linestyle="",
-                        markersize=7,
-                        label=T(f"现状{name}设施", name),
-                    )
-                )
+            handles += _draw_facilities(ax, facilities, category, crs, T)
         if sites is not None and len(sites):
-            st = sites.to_crs(crs)
-            st.plot(
-                ax=ax, color="#ffd700", edgecolor="#5d4037", marker="*", markersize=260, zorder=5
-            )
-            ranks = st["rank"] if "rank" in st.columns else range(1, len(st) + 1)
-            for r, g in zip(ranks, st.geometry, strict=True):
-                ax.annotate(
-                    str(r),
-                    (g.x, g.y),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    fontweight="bold",
-                    zorder=6,
-                )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color="#ffd700",
-                    marker="*",
-                    linestyle="",
-                    markeredgecolor="#5d4037",
-                    markersize=13,
-                    label=T("建议新增站点", "proposed sites"),
-                )
-            )
+            handles += _draw_sites(ax, sites, crs, T)
         _zoom(ax, boundary, crs)
         _scale_bar(ax, T)
         ax.set_axis_off()
@@ -245,6 +114,136 @@ def static_map(
         if title:
             ax.set_title(title if T.zh else "Coverage map")
         return save_figure(fig, Path(path), dpi)
+
+
+def _draw_service_areas(ax, sa, category, crs, T: Text) -> list:
+    """The category's (merged) service areas, longest walk first; their legend entries."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    if category is not None and "category" in sa.columns:
+        sa = sa[sa["category"].astype(str) == category]
+    if "fid" in sa.columns and (sa["fid"].astype(str) == "全部").any():
+        sa = sa[sa["fid"].astype(str) == "全部"]
+    sa = sa.to_crs(crs)
+    ms = sorted(pd.to_numeric(sa["minutes"], errors="coerce").dropna().unique(), reverse=True)
+    handles = []
+    for k, m in enumerate(ms):
+        part = sa[pd.to_numeric(sa["minutes"], errors="coerce") == m]
+        colour = MINUTE_COLOURS.get(
+            int(m) if float(m).is_integer() else m,
+            plt.cm.Blues(0.3 + 0.6 * k / max(len(ms) - 1, 1)),
+        )
+        part.plot(ax=ax, color=colour, alpha=0.45, linewidth=0)
+        handles.append(
+            Patch(
+                color=colour, alpha=0.45, label=T(f"{m:g} 分钟服务范围", f"{m:g} min service area")
+            )
+        )
+    return handles
+
+
+def _draw_blind_spots(ax, bs, category, minutes, crs, T: Text) -> list:
+    """The category's blind spots at ``minutes`` (default the largest threshold), hatched."""
+    from matplotlib.patches import Patch
+
+    if category is not None and "category" in bs.columns:
+        bs = bs[bs["category"].astype(str) == category]
+    if "minutes" in bs.columns and len(bs):
+        bm = pd.to_numeric(bs["minutes"], errors="coerce")
+        show = minutes if minutes is not None else bm.max()
+        bs = bs[np.isclose(bm, show)]
+    else:
+        show = minutes
+    if not len(bs):
+        return []
+    bs.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor="#e31a1c", hatch="///", linewidth=0.8)
+    label = T(f"服务盲区（{show:g} 分钟）" if show is not None else "服务盲区", "blind spots")
+    return [Patch(facecolor="none", edgecolor="#e31a1c", hatch="///", label=label)]
+
+
+def _draw_corridors(ax, corridors, crs, T: Text) -> list:
+    """Corridor lines and gateway points."""
+    from matplotlib.lines import Line2D
+
+    cl = corridors.to_crs(crs)
+    lines = cl[cl.geom_type.isin(["LineString", "MultiLineString"])]
+    pts = cl[cl.geom_type == "Point"]
+    handles = []
+    if len(lines):
+        lines.plot(ax=ax, color="#ff6f00", linewidth=2.5, alpha=0.9)
+        handles.append(
+            Line2D(
+                [], [], color="#ff6f00", linewidth=2.5, label=T("规划慢行廊道", "planned corridors")
+            )
+        )
+    if len(pts):
+        pts.plot(ax=ax, color="#ff6f00", edgecolor="#5d4037", markersize=50, marker="o")
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#ff6f00",
+                marker="o",
+                linestyle="",
+                markeredgecolor="#5d4037",
+                label=T("门户节点", "gateways"),
+            )
+        )
+    return handles
+
+
+def _draw_facilities(ax, facilities, category, crs, T: Text) -> list:
+    """Facilities of the category (large) and the others (small, grey)."""
+    from matplotlib.lines import Line2D
+
+    fc = facilities.to_crs(crs)
+    if "category" in fc.columns and category is not None:
+        other = fc[fc["category"].astype(str) != category]
+        main = fc[fc["category"].astype(str) == category]
+    else:
+        other, main = fc.iloc[0:0], fc
+    handles = []
+    if len(other):
+        other.plot(ax=ax, color="#9e9e9e", markersize=8)
+        label = T("其他设施", "other facilities")
+        handles.append(
+            Line2D([], [], color="#9e9e9e", marker="o", linestyle="", markersize=4, label=label)
+        )
+    if len(main):
+        main.plot(ax=ax, color="#c2185b", edgecolor="white", markersize=36)
+        labels = labels_for([category] if category else [])
+        name = T.category(category, labels) if category else T("设施", "facilities")
+        label = T(f"现状{name}设施", name)
+        handles.append(
+            Line2D([], [], color="#c2185b", marker="o", linestyle="", markersize=7, label=label)
+        )
+    return handles
+
+
+def _draw_sites(ax, sites, crs, T: Text) -> list:
+    """New sites as stars labelled by rank."""
+    from matplotlib.lines import Line2D
+
+    st = sites.to_crs(crs)
+    st.plot(ax=ax, color="#ffd700", edgecolor="#5d4037", marker="*", markersize=260, zorder=5)
+    ranks = st["rank"] if "rank" in st.columns else range(1, len(st) + 1)
+    for r, g in zip(ranks, st.geometry, strict=True):
+        ax.annotate(
+            str(r), (g.x, g.y), ha="center", va="center", fontsize=7, fontweight="bold", zorder=6
+        )
+    return [
+        Line2D(
+            [],
+            [],
+            color="#ffd700",
+            marker="*",
+            linestyle="",
+            markeredgecolor="#5d4037",
+            markersize=13,
+            label=T("建议新增站点", "proposed sites"),
+        )
+    ]
 
 
 def _zoom(ax, boundary, crs) -> None:

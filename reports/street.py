@@ -84,10 +84,7 @@ def write_report(
     check_table(table)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    corridor_summary = getattr(corridors, "summary", None) if corridors is not None else None
-    corridor_lines = getattr(corridors, "lines", None) if corridors is not None else None
-    if corridors is not None and corridor_summary is None and isinstance(corridors, pd.DataFrame):
-        corridor_summary = corridors
+    corridor_summary, corridor_lines = _corridor_parts(corridors)
     paths: dict = write_tables(
         table,
         out,
@@ -103,51 +100,57 @@ def write_report(
     if street is None and "boundary" in table.columns and table["boundary"].nunique() == 1:
         street = str(table["boundary"].iloc[0])
     street = street or "研究范围"
-
-    groups = table_groups(table)
-    charts = []
-    for k, (label, sub) in enumerate(groups):
-        name = "coverage_chart.png" if len(groups) == 1 else f"coverage_chart_{k + 1}.png"
-        title = f"{street} {label} 步行可达覆盖率".replace("  ", " ")
-        charts.append(coverage_chart(sub, out / name, title=title, targets=targets))
-    paths["charts"] = charts
+    paths["charts"] = _charts(table, out, street, targets)
     if map_category is None and sites is not None and "category" in getattr(sites, "columns", []):
         map_category = str(sites["category"].iloc[0]) if len(sites) else None
     if map_category is None:
         map_category = ordered_categories(table)[0]
-    best = key_figures(table, None, sites, n_sites)["sites"]
     paths["map"] = static_map(
         out / "map.png",
         boundary=boundary,
         service_areas=service_areas,
         facilities=facilities,
         blind_spots=blind_spots,
-        sites=best,
+        sites=key_figures(table, None, sites, n_sites)["sites"],
         corridors=corridor_lines,
         category=map_category,
         title=f"{street} {category_label(map_category)}设施步行可达范围",
     )
-
     blocks = report_blocks(
-        table,
-        street,
-        blind_spots,
-        sites,
-        corridor_summary,
-        targets,
-        charts,
-        paths["map"],
-        site_minutes,
-        profile,
-        notes,
-        n_sites,
-        map_category,
-    )
+        table, street, blind_spots, sites, corridor_summary, targets, paths["charts"],
+        paths["map"], site_minutes, profile, notes, n_sites, map_category,
+    )  # fmt: skip
     if extra_blocks:
         blocks[-2:-2] = list(extra_blocks)  # the last two blocks are the closing 说明
+    paths["md"], paths["html"] = _write_text(blocks, out, street)
+    return paths
+
+
+def _corridor_parts(corridors) -> tuple[pd.DataFrame | None, gpd.GeoDataFrame | None]:
+    """(summary table, lines layer) of a :class:`CorridorResult` (or a bare summary table)."""
+    if corridors is None:
+        return None, None
+    summary = getattr(corridors, "summary", None)
+    if summary is None and isinstance(corridors, pd.DataFrame):
+        summary = corridors
+    return summary, getattr(corridors, "lines", None)
+
+
+def _charts(table: pd.DataFrame, out: Path, street: str, targets) -> list[Path]:
+    """One coverage chart per table group (``coverage_chart.png`` when there is one)."""
+    groups = table_groups(table)
+    charts = []
+    for k, (label, sub) in enumerate(groups):
+        name = "coverage_chart.png" if len(groups) == 1 else f"coverage_chart_{k + 1}.png"
+        title = f"{street} {label} 步行可达覆盖率".replace("  ", " ")
+        charts.append(coverage_chart(sub, out / name, title=title, targets=targets))
+    return charts
+
+
+def _write_text(blocks, out: Path, street: str) -> tuple[Path, Path]:
+    """``report.md`` and ``report.html`` of the report blocks."""
     md_path = out / "report.md"
     md_path.write_text(render_md(blocks), encoding="utf-8")
     html_path = out / "report.html"
     html_path.write_text(render_html(blocks, f"{street} 15分钟社区生活圈评估"), encoding="utf-8")
-    paths["md"], paths["html"] = md_path, html_path
-    return paths
+    return md_path, html_path
