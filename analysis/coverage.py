@@ -672,6 +672,10 @@ def category_service_areas(net, fac: _Facilities, fld: _Field, limits, opts) -> 
     )
 
 
+#: Crow-fly discs that do not touch each other are unioned apart (shapely >= 2.1).
+_union_discs = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
+
+
 def threshold_reach(net, fac: _Facilities, fld: _Field, areas, ti: int, mi: float, lim: float):
     """The union service area, the reached street pieces and the crow-fly discs."""
     ue = undirected_edges(net)
@@ -682,7 +686,7 @@ def threshold_reach(net, fac: _Facilities, fld: _Field, areas, ti: int, mi: floa
     pieces = np.concatenate([ue.geometry[e[full]], cut])
     ok = fld.mask & fac.valid
     circles = (
-        shapely.union_all(shapely.buffer(shapely.points(fac.xy[ok]), lim, quad_segs=32))
+        _union_discs(shapely.buffer(shapely.points(fac.xy[ok]), lim, quad_segs=32))
         if ok.any()
         else shapely.Polygon()
     )

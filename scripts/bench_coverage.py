@@ -52,6 +52,14 @@ def grid_network(
     n_side: int, spacing: float = 100.0, jitter: float = 15.0, seed: int = 0
 ) -> WalkNetwork:
     """A jittered square street grid of ``n_side²`` nodes in central Shanghai (UTM 51N)."""
+    G = grid_graph(n_side, spacing, jitter, seed)
+    return WalkNetwork.from_graph(G, metric_crs=UTM, source=f"grid {n_side}×{n_side}")
+
+
+def grid_graph(
+    n_side: int, spacing: float = 100.0, jitter: float = 15.0, seed: int = 0
+) -> nx.MultiDiGraph:
+    """The raw graph of :func:`grid_network` (WGS84 nodes, one edge per street)."""
     rng = np.random.default_rng(seed)
     ii, jj = np.meshgrid(np.arange(n_side), np.arange(n_side), indexing="ij")
     x = 350_000.0 + ii.ravel() * spacing + rng.uniform(-jitter, jitter, n_side * n_side)
@@ -69,7 +77,7 @@ def grid_network(
         for a, b in pairs
         for u, v in zip(a.tolist(), b.tolist(), strict=True)
     )
-    return WalkNetwork.from_graph(G, metric_crs=UTM, source=f"grid {n_side}×{n_side}")
+    return G
 
 
 def random_facilities(net: WalkNetwork, n: int, seed: int) -> gpd.GeoDataFrame:

@@ -13,11 +13,16 @@ Stages (seconds and share of the job): ``load`` (network built and cleaned from 
 (GeoDataFrames in WGS84), ``write``. Each network runs once, in its own process, so that the
 peak resident memory (``ru_maxrss``) is that network's.
 
-Baseline (same run, 10k grid, one category of 200 facilities × 3 thresholds): the blind-spot
-routine before this rewrite (every demand cell intersected with the one uncovered region) against
-the current one, on the same fields and service areas, with both totals.
+Baselines in the same run: (1) *blind spots* (10k grid, one category of 200 facilities × 3
+thresholds): the routine before the rewrite (every demand cell intersected with the one uncovered
+region) against the current one, on the same fields and service areas, with both totals; (2)
+*load* (200k grid's raw graph): the networkx cleaning ``WalkNetwork.from_graph`` did before
+(:func:`networkx_cleaning`: copy, walkability, reverse edges, loops, largest component, subgraph
+copy) against the array cleaning it does now
+(:class:`~lifecircle.geo.street_arrays.StreetArrays`), with the node and edge counts of both.
 
-Run ``python -m lifecircle.scripts.bench_pipeline [--grids 10k 50k 200k] [--no-helsinki]``.
+Run ``python -m lifecircle.scripts.bench_pipeline [--grids 10k 50k 200k] [--no-helsinki]
+[--no-baseline] [--jobs N]``.
 Targets: 50k ≤ 15 s, 200k ≤ 60 s, time(200k)/time(50k) ≤ 5, peak ≤ 4 GB at 200k.
 """
 
@@ -156,6 +161,64 @@ def run_baseline(name: str = "10k", per_category: int = 200) -> dict:
     return out
 
 
+def networkx_cleaning(graph):
+    """The cleaning as ``WalkNetwork.from_graph`` did it through networkx (the load baseline)."""
+    import networkx as nx
+    from pyproj import CRS, Transformer
+
+    from ..geo.network import walkable_edge
+
+    G = nx.MultiDiGraph(graph)
+    G.graph.update(graph.graph)
+    G.graph.setdefault("crs", "EPSG:4326")
+    if not CRS.from_user_input(G.graph["crs"]).is_geographic:
+        tr = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
+        for _, d in G.nodes(data=True):
+            d["x"], d["y"] = (float(c) for c in tr.transform(d["x"], d["y"]))
+        for _, _, d in G.edges(data=True):
+            d.pop("geometry", None)
+        G.graph["crs"] = "EPSG:4326"
+    G.remove_nodes_from([n for n, deg in G.degree() if deg == 0])
+    bad = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not walkable_edge(d)]
+    G.remove_edges_from(bad)
+    G.remove_nodes_from([n for n, deg in G.degree() if deg == 0])
+    for u, v, _k, d in list(G.edges(keys=True, data=True)):
+        if u == v or G.has_edge(v, u):
+            continue
+        rd = dict(d)
+        if rd.get("geometry") is not None:
+            rd["geometry"] = shapely.reverse(rd["geometry"])
+        rd["reversed"] = True
+        G.add_edge(v, u, **rd)
+    G.remove_edges_from(list(nx.selfloop_edges(G, keys=True)))
+    largest = max(nx.strongly_connected_components(G), key=len)
+    return G.subgraph(largest).copy()
+
+
+def run_load_baseline(name: str = "200k") -> dict:
+    """Cleaning one grid's raw graph: networkx (before) against arrays (now)."""
+    from ..geo.network import _clean
+    from ..geo.report import LoadReport
+    from ..geo.street_arrays import StreetArrays
+    from .bench_coverage import grid_graph
+
+    G = grid_graph(SIZES[name])
+    t = time.perf_counter()
+    old = networkx_cleaning(G)
+    old_s = time.perf_counter() - t
+    t = time.perf_counter()
+    streets = StreetArrays.read(G)
+    _clean(streets, LoadReport(name), True, True)
+    new_s = time.perf_counter() - t
+    return {
+        "network": name,
+        "old_s": old_s,
+        "new_s": new_s,
+        "old": (old.number_of_nodes(), old.number_of_edges()),
+        "new": (streets.n_nodes, len(streets.u)),
+    }
+
+
 # ------------------------------------------------------------------ report
 def stage_table(rows: list[dict]) -> str:
     """Markdown: one column per network, seconds (share) per stage, total, peak memory."""
@@ -230,6 +293,12 @@ def main(argv=None) -> int:
             {"uncovered": b["uncovered"], "old total": b["old_total"], "new": b["new_total"]}
         )
         print(frame.to_string(index=False))
+        g = _in_child(run_load_baseline, "200k")
+        print(
+            f"\nBaseline (200k grid, cleaning the raw graph): networkx {g['old_s']:.2f} s, "
+            f"arrays {g['new_s']:.2f} s ({g['old_s'] / g['new_s']:.1f}× faster); "
+            f"nodes/edges {g['old']} vs {g['new']}"
+        )
     return 0
 
 

@@ -1,4 +1,8 @@
-"""Cleaning on arrays gives the graph the networkx edit-by-edit cleaning gave, edge for edge."""
+"""Cleaning on arrays gives the graph the networkx edit-by-edit cleaning gave, edge for edge.
+
+The reference is the networkx cleaning WalkNetwork.from_graph did before (also the load
+baseline of ``lifecircle.scripts.bench_pipeline``).
+"""
 
 from __future__ import annotations
 
@@ -10,37 +14,10 @@ from pyproj import Transformer
 
 from lifecircle.geo.network import WalkNetwork, walkable_edge
 from lifecircle.geo.street_arrays import StreetArrays
+from lifecircle.scripts.bench_pipeline import networkx_cleaning as reference_clean
 
 UTM = "EPSG:32651"
 _TO_LL = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True)
-
-
-def reference_clean(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """The cleaning as WalkNetwork.from_graph did it through networkx before (the reference)."""
-    G = nx.MultiDiGraph(graph)
-    G.graph.update(graph.graph)
-    if G.graph["crs"] != "EPSG:4326":  # projected: nodes to WGS84, edge geometries dropped
-        tr = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
-        for _, d in G.nodes(data=True):
-            d["x"], d["y"] = (float(c) for c in tr.transform(d["x"], d["y"]))
-        for _, _, d in G.edges(data=True):
-            d.pop("geometry", None)
-        G.graph["crs"] = "EPSG:4326"
-    G.remove_nodes_from([n for n, deg in G.degree() if deg == 0])
-    bad = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not walkable_edge(d)]
-    G.remove_edges_from(bad)
-    G.remove_nodes_from([n for n, deg in G.degree() if deg == 0])
-    for u, v, _k, d in list(G.edges(keys=True, data=True)):
-        if u == v or G.has_edge(v, u):
-            continue
-        rd = dict(d)
-        if rd.get("geometry") is not None:
-            rd["geometry"] = shapely.reverse(rd["geometry"])
-        rd["reversed"] = True
-        G.add_edge(v, u, **rd)
-    G.remove_edges_from(list(nx.selfloop_edges(G, keys=True)))
-    largest = max(nx.strongly_connected_components(G), key=len)
-    return G.subgraph(largest).copy()
 
 
 def tricky_graph() -> nx.MultiDiGraph:
