@@ -22,10 +22,12 @@ Cost
 ----
 Nothing small is intersected with one unbounded polygon. Voronoi cells are an exact coverage, so
 the chosen cells are merged by :func:`shapely.coverage_union_all` (linear; when most cells are
-chosen, the few others are merged and cut from the union of all cells, built once); the clipping to the
-discs (only cells reaching beyond their disc: few in a built-up area) and to the boundary, and the
-service area, are then applied to that union by single overlays (O(V log V)); points are found in
-their polygon by prepared point-in-polygon tests and the rest by a k-d tree: O(n log n) overall.
+chosen, the few others are merged and cut from the union of all cells, built once); the clip to the
+boundary and to the discs (the boundary minus every cell's part beyond its disc — few cells in a
+built-up area — built once per boundary: a cell's part beyond its disc lies inside that cell, so
+it cuts only chosen cells) and the service area are then applied to that union by single overlays
+(O(V log V)); points are found in their polygon by prepared point-in-polygon tests and the rest
+by a k-d tree: O(n log n) overall.
 """
 
 from __future__ import annotations
@@ -93,14 +95,30 @@ class DemandCells:
         ``cell - disc(radius)`` for cells reaching farther than ``radius`` from their point
         (``None`` for the others, the usual case in a built-up area).
     whole : Polygon or None
-        The union of all cells (cached by :func:`uncovered_region`).
+        The union of all cells, clipped like :meth:`clip` (cached by :func:`uncovered_region`).
     """
 
     boundary: object
     cells: np.ndarray
     of_point: np.ndarray
     beyond_disc: np.ndarray
-    whole: object = None  # the union of all cells, built when first needed
+    whole: object = None  # the union of all cells, clipped, built when first needed
+    _clip: object = None
+
+    def clip(self):
+        """The boundary minus every cell's part beyond its disc (built once).
+
+        A cell's part beyond its disc lies inside that cell, so cutting all of them from a
+        union of some cells cuts exactly the chosen cells' parts: one overlay per row instead
+        of a union of the chosen parts and two overlays.
+        """
+        if self._clip is None:
+            beyond = self.beyond_disc[~shapely.is_missing(self.beyond_disc)]
+            clip = self.boundary
+            if len(beyond):
+                clip = shapely.difference(clip, shapely.union_all(beyond))
+            self._clip = clip
+        return self._clip
 
 
 def demand_cells(xy: np.ndarray, boundary, radius: float) -> DemandCells:
@@ -165,13 +183,14 @@ def _owners(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
 
 
 def _cells_union(dc: DemandCells, cell_idx: np.ndarray):
-    """Union of some cells: of the chosen ones or, when they are most of the cells, the union of
-    all cells (built once per boundary) minus the union of the others. The cells are an exact
-    coverage, so both are the same set; the smaller union is the one built."""
+    """Union of some cells, clipped (:meth:`DemandCells.clip`): of the chosen ones or, when they
+    are most of the cells, the union of all cells (clipped once per boundary) minus the union of
+    the others. The cells are an exact coverage, so both are the same set; the smaller union is
+    the one built."""
     if 2 * len(cell_idx) <= len(dc.cells):
-        return shapely.coverage_union_all(dc.cells[cell_idx])
+        return shapely.intersection(shapely.coverage_union_all(dc.cells[cell_idx]), dc.clip())
     if dc.whole is None:
-        dc.whole = shapely.coverage_union_all(dc.cells)
+        dc.whole = shapely.intersection(shapely.coverage_union_all(dc.cells), dc.clip())
     rest = np.ones(len(dc.cells), dtype=bool)
     rest[cell_idx] = False
     if not rest.any():
@@ -181,13 +200,7 @@ def _cells_union(dc: DemandCells, cell_idx: np.ndarray):
 
 def uncovered_region(dc: DemandCells, cell_idx: np.ndarray):
     """Union of the chosen cells, clipped to their discs and to the boundary."""
-    region = _cells_union(dc, cell_idx)
-    region = shapely.intersection(region, dc.boundary)
-    beyond = dc.beyond_disc[cell_idx]
-    beyond = beyond[~shapely.is_missing(beyond)]
-    if len(beyond):
-        region = shapely.difference(region, shapely.union_all(beyond))
-    return region
+    return _cells_union(dc, cell_idx)
 
 
 def blind_spots(

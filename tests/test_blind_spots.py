@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from lifecircle.analysis.blind_spots import demand_cells
+from lifecircle.analysis.blind_spots import demand_cells, uncovered_region
 from lifecircle.analysis.coverage import ALL_FACILITIES, CoverageOptions, compute_coverage
 from lifecircle.scripts.bench_coverage import grid_network
 
@@ -134,6 +134,26 @@ def test_demand_cells_reach_beyond_the_disc_only_where_sparse():
     assert not beyond[dc.of_point[:25][inner]].any()
     assert beyond[dc.of_point[26]]
     assert shapely.coverage_union_all(dc.cells).covers(g)
+
+
+def test_uncovered_region_cuts_only_the_chosen_cells_beyond_their_discs():
+    # the clip built once per boundary (boundary minus every cell's part beyond its disc) gives
+    # the region the row-by-row recipe gave: chosen cells, to the boundary, minus their parts
+    rng = np.random.default_rng(4)
+    xy = np.vstack([rng.random((60, 2)) * 800.0, [[1500.0, 200.0], [1400.0, 420.0]]])
+    g = shapely.Polygon([(-60, -40), (1620, -60), (1580, 470), (700, 520), (-30, 460)])
+    dc = demand_cells(xy, g, 150.0)
+    assert (~shapely.is_missing(dc.beyond_disc)).sum() > 10
+    for chosen in (np.arange(0, 62, 3), np.r_[np.arange(0, 50), 60, 61], np.arange(62)):
+        idx = np.unique(dc.of_point[chosen])
+        beyond = dc.beyond_disc[idx]
+        beyond = beyond[~shapely.is_missing(beyond)]
+        ref = shapely.intersection(shapely.coverage_union_all(dc.cells[idx]), g)
+        ref = shapely.difference(ref, shapely.union_all(beyond))
+        got = uncovered_region(dc, idx)
+        assert got.is_valid
+        assert got.area == pytest.approx(ref.area, rel=1e-9)
+        assert shapely.symmetric_difference(got, ref).area < 1e-6 * ref.area
 
 
 # ------------------------------------------------------------------ network extent
