@@ -300,7 +300,8 @@ def load_population(
     Returns
     -------
     (GeoDataFrame, LoadReport)
-        Columns ``pop`` (float), ``src_row`` (1-based row, or cell number for rasters), geometry in
+        Columns ``pop`` (float), ``src_row`` (spreadsheet row of a table, header = row 1; feature
+        number of a vector file; cell number of a raster), geometry in
         the raster's or vector file's CRS (tables and declared systems: WGS84). Rows with a
         missing, non-numeric or negative count or no geometry are rejected in the report.
 
@@ -332,6 +333,8 @@ def load_population(
             raise ValueError(f"{path}: no count column {count_col!r}; columns: {list(gdf.columns)}")
         col = hits[0]
     report.n_input = len(gdf)
+    # rows as the planner sees them: spreadsheet rows (header = row 1), feature numbers
+    first = 2 if population_needs_coords(path) else 1
     raw = gdf[col]
     counts = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     geoms = gdf.geometry.to_numpy()
@@ -341,12 +344,12 @@ def load_population(
     ok = ~(no_geom | bad_count | negative)
     for i in np.flatnonzero(~ok):  # only the rejected rows
         if no_geom[i]:
-            report.reject(int(i) + 1, "geometry", "missing geometry (缺少几何)")
+            report.reject(int(i) + first, "geometry", "missing geometry (缺少几何)")
         elif bad_count[i]:
             reason = "missing or non-numeric count (人口缺失或不是数字)"
-            report.reject(int(i) + 1, col, reason, raw.iloc[i])
+            report.reject(int(i) + first, col, reason, raw.iloc[i])
         else:
-            report.reject(int(i) + 1, col, "negative count (人口为负)", float(counts[i]))
+            report.reject(int(i) + first, col, "negative count (人口为负)", float(counts[i]))
     invalid = ok & ~shapely.is_valid(geoms)
     if invalid.any():
         geoms = geoms.copy()
@@ -354,7 +357,7 @@ def load_population(
         report.note(f"repaired {int(invalid.sum())} invalid geometries")
     keep = np.flatnonzero(ok)
     out = gpd.GeoDataFrame(
-        {"pop": counts[keep], "src_row": keep + 1},
+        {"pop": counts[keep], "src_row": keep + first},
         geometry=geoms[keep],
         crs=gdf.crs,
     )

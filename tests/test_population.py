@@ -174,12 +174,13 @@ def test_load_population_tables_with_bad_rows(tmp_path):
     ).to_csv(path, index=False)
     cells, rep = load_population(path, coords="wgs84")
     assert rep.balanced and (rep.n_loaded, rep.n_rejected) == (2, 3)
+    # spreadsheet rows, the header being row 1 (issue 8 §6)
     assert {r.row: r.reason.split(" (")[0] for r in rep.rejections} == {
-        2: "missing or non-numeric count",
-        3: "negative count",
-        5: "missing geometry",
+        3: "missing or non-numeric count",
+        4: "negative count",
+        6: "missing geometry",
     }
-    assert list(cells["pop"]) == [100.0, 0.0] and list(cells["src_row"]) == [1, 4]
+    assert list(cells["pop"]) == [100.0, 0.0] and list(cells["src_row"]) == [2, 5]
     gj = tmp_path / "b.geojson"
     gpd.GeoDataFrame(
         {"人口": [5, 6]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326
