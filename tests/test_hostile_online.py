@@ -153,7 +153,8 @@ def test_status_page_costs_at_most_the_timeout(fake_osm, area, monkeypatch, faul
     assert (fake_osm.count("status"), fake_osm.count("interpreter")) == (1, 1)
     # from asking for the status to sending the query: the status's whole cost
     status, query = (r["t"] for r in fake_osm.requests)
-    assert least <= query - status < TIMEOUT + 0.3, query - status
+    # 50 ms of slack below: the server stamps arrivals with its own clock and timers round
+    assert least - 0.05 <= query - status < TIMEOUT + 0.3, query - status
     assert net.n_nodes == 9  # the fixture with a 50 m buffer, as without a status check
 
 
