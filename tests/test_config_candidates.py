@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import networkx as nx
 import pandas as pd
 import pytest
 import yaml
@@ -12,26 +11,13 @@ from shapely.geometry import box
 from lifecircle.analysis.runconfig import RunConfigError, load_run_config
 from lifecircle.errors import InputError
 from lifecircle.geo.crs import convert_lonlat
-from lifecircle.geo.network import WalkNetwork, save_network
+from lifecircle.geo.network import save_network
 from lifecircle.scripts.cli import main
 from lifecircle.workflow import Study
+from tests.test_population_coords import _grid  # the 15 × 9 grid of 100 m blocks
 
-X0, Y0 = 350_000.0, 3_460_000.0  # central Shanghai in EPSG:32651
-NX, NY = 15, 9  # 1.4 km × 0.8 km of 100 m blocks
 #: candidate nodes (i, j): the model must pick among these, not among all nodes
 CANDIDATES = {"东站": (11, 4), "中站": (7, 4), "北站": (7, 8), "西站": (3, 4), "角站": (14, 0)}
-
-
-def _grid() -> WalkNetwork:
-    G = nx.MultiDiGraph(crs="EPSG:32651")
-    for i in range(NX):
-        for j in range(NY):
-            G.add_node(100 * i + j, x=X0 + 100.0 * i, y=Y0 + 100.0 * j)
-            if i:
-                G.add_edge(100 * (i - 1) + j, 100 * i + j, highway="residential")
-            if j:
-                G.add_edge(100 * i + j - 1, 100 * i + j, highway="residential")
-    return WalkNetwork.from_graph(G)
 
 
 def _lonlat(net, i, j) -> tuple[float, float]:
