@@ -14,6 +14,7 @@ On the grid of ``test_pipeline`` (100 m blocks, 为老服务站 at (200, 200) m,
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -79,6 +80,29 @@ def test_coverage_of_residents(inputs, tmp_path, capsys):
     assert att.loc["elder_care", "compound_share"] == 1.0
     assert (out / "residents.xlsx").exists() and (out / "residents.gpkg").exists()
     assert "合计 1,000 人（估算）" in stdout and "容量取“床位”列（1 个设施有值）" in stdout
+
+
+def test_residents_tables_are_rounded_for_planners():
+    """No 449.7347377785964 people, no 0.6062126897682258 shares, no 'inf' metres in the CSVs."""
+    from lifecircle.workflow.residents import residents_table
+
+    raw = pd.DataFrame(
+        {
+            "compound": ["甲", "乙"],
+            "walk_m": [np.inf, 123.456],
+            "population": [449.7347377785964, 341.55589898040387],
+            "population_share": [0.6062126897682258, 1.0000000000000002],
+            "demand": [41220.7692027989, 1.0],
+            "mean": [15.962826815840243, 0.0],
+            "gini": [0.7969555836984098, 0.0],
+        }
+    )
+    out = residents_table(raw)
+    assert pd.isna(out.loc[0, "walk_m"]) and out.loc[1, "walk_m"] == 123.5
+    assert out["population"].tolist() == [449.7, 341.6]
+    assert out["population_share"].tolist() == [0.6062, 1.0]
+    assert out.loc[0, "demand"] == 41220.8 and out.loc[0, "mean"] == 15.96
+    assert out.loc[0, "gini"] == 0.797
 
 
 def test_population_total_needs_buildings(inputs, tmp_path, capsys):

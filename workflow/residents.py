@@ -39,6 +39,7 @@ from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
 from ..geo.snap import snap_points
 from ..settings import WGS84, get_profile
+from ..units import tidy_numbers
 from ..vocabulary import category_label
 
 __all__ = [
@@ -364,20 +365,33 @@ def _attainment(net, fac, demand, res, opts, profile, categories, targets, max_s
     return tab, std.title
 
 
+def residents_table(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` rounded for planners: unreachable walks empty (not ``inf``), people to one decimal,
+    shares and Gini to 4 decimals, accessibility per 1,000 residents to 2 (:func:`units.tidy_numbers`)."""
+    out = df.replace([np.inf, -np.inf], np.nan)
+    out = tidy_numbers(out)
+    for col in ("demand", "mean", "p10", "p50", "p90"):
+        if col in out.columns and pd.api.types.is_float_dtype(out[col].dtype):
+            out[col] = out[col].round(1 if col == "demand" else 2)
+    if "gini" in out.columns:
+        out["gini"] = out["gini"].round(4)
+    return out
+
+
 def write_residents(res: ResidentsResult, out: str | Path) -> dict[str, Path]:
     """``compounds.csv``, ``access.csv``, ``attainment.csv`` and ``residents.gpkg``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    if res.compounds is not None:
-        paths["compounds"] = out / "compounds.csv"
-        cells.write_csv(res.compounds, paths["compounds"])
-    if res.access_summary is not None:
-        paths["access"] = out / "access.csv"
-        cells.write_csv(res.access_summary, paths["access"])
-    if res.attainment is not None:
-        paths["attainment"] = out / "attainment.csv"
-        cells.write_csv(res.attainment, paths["attainment"])
+    tables = {
+        "compounds": res.compounds,
+        "access": res.access_summary,
+        "attainment": res.attainment,
+    }
+    for name, table in tables.items():
+        if table is not None:
+            paths[name] = out / f"{name}.csv"
+            cells.write_csv(residents_table(table), paths[name])
     gpkg = out / "residents.gpkg"
     homes = res.demand is not None and "bid" in res.demand.columns
     layers = {"buildings" if homes else "demand": res.demand, "compounds": res.compound_layer}
