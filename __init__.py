@@ -11,21 +11,29 @@ maps
 reports
     Street reports: workbook, charts, static map, Markdown/HTML summary.
 workflow
-    The run as a library: :class:`Study` (``lifecircle.Study``) and ``run_pipeline``.
+    The run as a library: :func:`open_study` (``lifecircle.open_study``), :class:`Study`
+    (``lifecircle.Study``) and ``run_pipeline``.
 scripts
     The ``lifecircle`` command line and benchmarks.
 
-A notebook does what ``lifecircle run`` does::
+A notebook does what ``lifecircle run --config ...`` does, for a street or a whole district::
 
-    from lifecircle import Study
+    from lifecircle import open_study
 
-    study = Study.from_config("data/streets/石泉路街道.yaml")
-    study.coverage().table
-    study.write("out/石泉路")
+    study = open_study("石泉路街道")  # a packaged name or a path, as ``--config`` takes
+    study.coverage().table  # the rows of coverage.csv
+    study.write("out/石泉路")  # every file of ``lifecircle run``
+
+    district = open_study("data/districts/普陀区.yaml", network="putuo.osm")
+    district.coverage().table  # street rows and 全区合计 rows
+    district.write("out/普陀区")
+
+``open_study(config, boundaries=..., boundary_name=...)`` replaces a street config's boundary, as
+``--boundaries`` / ``--boundary-name`` do.
 """
 
 __version__ = "0.1.0"
-__all__ = ["RunOptions", "Study", "__version__"]
+__all__ = ["RunOptions", "Study", "__version__", "open_study"]
 
 
 def __getattr__(name: str):
@@ -34,4 +42,8 @@ def __getattr__(name: str):
         from .workflow import study
 
         return getattr(study, name)
+    if name == "open_study":
+        from .workflow.open import open_study
+
+        return open_study
     raise AttributeError(f"module 'lifecircle' has no attribute {name!r}")

@@ -13,6 +13,7 @@ from .inputs import (
     demo_inputs,
     network_extent_boundary,
 )
+from .open import open_study
 from .pipeline import PIPELINE_STEPS, run_inputs, run_pipeline
 from .result import PipelineResult, summary_lines
 from .siting import NewSites, site_new_facilities
@@ -31,6 +32,7 @@ __all__ = [
     "config_inputs",
     "demo_inputs",
     "network_extent_boundary",
+    "open_study",
     "run_inputs",
     "run_pipeline",
     "site_new_facilities",
