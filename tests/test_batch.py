@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 import pytest
+from jingan_configs import DISTRICT, ELDERCARE_FACILITIES
 
 from lifecircle.scripts.cli import main
 from lifecircle.workflow.batch import summary_rows
@@ -16,29 +17,9 @@ boundary: {{file: {data}/boundaries/shanghai_districts.geojson, name: {name}}}
 network: {{source: file, file: {data}/osm/jingan_huangpu_drive.osm}}
 categories: [elder_care]
 facilities:
-  - source: file
-    file: {data}/facilities/eldercare_shanghai_gcj02.csv
-    coords: gcj02
-    x: lng
-    y: lat
-    name_col: name
-    type_col: type
-siting: {{category: elder_care, model: greedy, new_sites: 1, minutes: 10}}
 """
-DISTRICT = """district: 测试区
-street_boundaries: {{file: {data}/boundaries/shanghai_districts.geojson}}
-streets: [{{name: 黄浦区}}, {{name: 静安区}}]
-network: {{source: file, file: {data}/osm/jingan_huangpu_drive.osm}}
-categories: [elder_care]
-facilities:
-  - source: file
-    file: {data}/facilities/eldercare_shanghai_gcj02.csv
-    coords: gcj02
-    x: lng
-    y: lat
-    name_col: name
-    type_col: type
-"""
+CONFIG += ELDERCARE_FACILITIES
+CONFIG += "siting: {{category: elder_care, model: greedy, new_sites: 1, minutes: 10}}\n"
 RUNS = ("黄浦区", "静安区", "测试区")  # two street configs and a district of both, one network
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from jingan_configs import DISTRICT
 from shapely.geometry import box
 
 from lifecircle.analysis.runconfig import (
@@ -24,20 +25,7 @@ from lifecircle.workflow.district import district_boundaries, district_totals, s
 
 PUTUO = PACKAGE_DATA / "districts" / "普陀区.yaml"
 
-CONFIG = """district: 测试区
-street_boundaries: {{file: {data}/boundaries/shanghai_districts.geojson}}
-streets: [{{name: 黄浦区}}, {{name: 静安区}}]
-network: {{source: file, file: {data}/osm/jingan_huangpu_drive.osm}}
-categories: [elder_care]
-facilities:
-  - source: file
-    file: {data}/facilities/eldercare_shanghai_gcj02.csv
-    coords: gcj02
-    x: lng
-    y: lat
-    name_col: name
-    type_col: type
-"""
+CONFIG = DISTRICT
 
 
 # ------------------------------------------------------------------------------ the config

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import test_browser_studio
+from jingan_configs import ELDERCARE_FACILITIES
 from pyproj import Transformer
 
 from lifecircle.geo.network import WalkNetwork, load_network, save_network
@@ -25,14 +26,9 @@ street_boundaries: {{file: {streets}}}
 network: {{source: file, file: {network}}}
 categories: [elder_care, park]
 facilities:
-  - source: file
-    file: {data}/facilities/eldercare_shanghai_gcj02.csv
-    coords: gcj02
-    x: lng
-    y: lat
-    name_col: name
-    type_col: type
-  - source: file
+"""
+CONFIG += ELDERCARE_FACILITIES
+CONFIG += """  - source: file
     file: {data}/facilities/parks_putuo_wgs84.csv
     coords: wgs84
     x: lng
