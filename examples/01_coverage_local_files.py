@@ -1,6 +1,6 @@
 """Coverage of elder-care (为老服务) from local files: the Jing'an sample and GCJ-02 points.
 
-    LIFECIRCLE_DATA=../shared/data python examples/coverage_local_files.py [OUT_DIR]
+    LIFECIRCLE_DATA=../shared/data python examples/01_coverage_local_files.py [OUT_DIR]
 
 The walking network is the Jing'an/Huangpu OSM extract; the study area is its data extent
 shrunk by 100 m; the elder-care points were picked on Amap (高德), so they are GCJ-02. No

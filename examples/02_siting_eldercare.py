@@ -1,8 +1,8 @@
 """What one more 为老服务站 would add, and where three new ones would help most.
 
-    LIFECIRCLE_DATA=../shared/data python examples/siting_eldercare.py
+    LIFECIRCLE_DATA=../shared/data python examples/02_siting_eldercare.py
 
-Same inputs as ``coverage_local_files.py``. The what-if point was picked on Amap (GCJ-02);
+Same inputs as ``01_coverage_local_files.py``. The what-if point was picked on Amap (GCJ-02);
 the siting is the exact maximal-covering model (MCLP, HiGHS) at a 10-minute walk of older
 residents (0.9 m/s), with the existing stations kept open.
 """

@@ -76,7 +76,7 @@ def test_demo_notebook(tmp_path):
     printed = "\n".join(_outputs(nb, "stream"))
     # no OSM elder care in the Helsinki extract: 0 % before; three new stations reach 9x %
     # of the 41,221 estimated residents (38,827 on 2026-11-30)
-    assert "为老服务 15 分钟覆盖率: 0.0% of 41,221 residents" in printed, printed
+    assert "为老服务 15 分钟覆盖率: 0.0%（估算居民 41,221 人）" in printed, printed
     assert re.search(r"share_after: 0\.9\d", printed), printed
     assert re.search(r"覆盖 0 → [\d,]+ 人（0.0% → 9\d\.\d%）", printed), printed
     tables = _outputs(nb, "text/html")
