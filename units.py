@@ -45,7 +45,7 @@ def _is_count_of_nodes(col: str, basis: str | None) -> bool:
 def _digits(col: str) -> int | None:
     if col in ("lon", "lat") or col.startswith(("lon_", "lat_", "src_x", "src_y")):
         return 7
-    if "share" in col or col in ("gap", "rel_gap") or col.endswith("_ratio"):
+    if "share" in col or col in ("gap", "rel_gap", "gini") or col.endswith("_ratio"):
         return 4
     if col.startswith("gain_pp"):
         return 2
@@ -70,15 +70,17 @@ def tidy_numbers(df: pd.DataFrame, basis: str | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Node counts as integers (``Int64``, empty where unknown); shares 4 decimals; percentage
-        points 2; lon/lat 7; km and km² 4; metres, seconds and minutes 1; other floats 6
-        significant decimals (people counts from a distributed population keep one decimal).
+        Node counts as integers (``Int64``, empty where unknown); infinite values (a walk
+        that never arrives) empty, not ``inf``; shares and Gini 4 decimals; percentage points
+        2; lon/lat 7; km and km² 4; metres, seconds and minutes 1; other floats 6 significant
+        decimals (people counts from a distributed population, and ``demand``, keep one decimal).
     """
     out = df.copy()
     for col in out.columns:
         s = out[col]
         if not isinstance(col, str) or not pd.api.types.is_float_dtype(s.dtype):
             continue
+        s = s.mask(np.isinf(s))
         if _is_count_of_nodes(col, basis):
             vals = s.to_numpy(dtype=float)
             finite = np.isfinite(vals)
@@ -88,7 +90,7 @@ def tidy_numbers(df: pd.DataFrame, basis: str | None = None) -> pd.DataFrame:
         digits = _digits(col)
         if digits is None:
             is_people = col.startswith(
-                ("population", "pop", "gain_pop", "blind_spot_pop", "objective", "bound")
+                ("population", "pop", "gain_pop", "blind_spot_pop", "objective", "bound", "demand")
             )
             digits = 1 if is_people else 6
         out[col] = s.round(digits)

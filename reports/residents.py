@@ -59,9 +59,25 @@ ATTAIN_LABELS = {
 }
 
 
+#: 2SFCA columns of the access summary: capacity per 1,000 residents, shown to 2 decimals.
+ACCESS_PER_1000 = ("mean", "p10", "p50", "p90")
+
+
+def residents_table(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (居民区, 2SFCA or 达标率 table) rounded for planners, the same in CSV and XLSX.
+
+    :func:`lifecircle.units.tidy_numbers` (unreachable walks empty, people to one decimal,
+    shares and Gini to 4 decimals), then accessibility per 1,000 residents to 2 decimals.
+    """
+    out = tidy_numbers(df, "pop") if len(df) else df.copy()
+    for col in ACCESS_PER_1000:
+        if col in out.columns and pd.api.types.is_float_dtype(out[col].dtype):
+            out[col] = out[col].round(2)
+    return out
+
+
 def _zh(df: pd.DataFrame, labels: dict) -> pd.DataFrame:
-    out = df.replace([np.inf, -np.inf], np.nan)  # unreachable: an empty cell, not "inf"
-    out = tidy_numbers(out, "pop") if len(out) else out
+    out = residents_table(df)
     if "category" in out:
         out["category"] = out["category"].map(lambda c: category_label(str(c)))
     for col in ("reached", "uncertain"):

@@ -84,7 +84,7 @@ def test_coverage_of_residents(inputs, tmp_path, capsys):
 
 def test_residents_tables_are_rounded_for_planners():
     """No 449.7347377785964 people, no 0.6062126897682258 shares, no 'inf' metres in the CSVs."""
-    from lifecircle.workflow.residents import residents_table
+    from lifecircle.reports.residents import residents_table
 
     raw = pd.DataFrame(
         {

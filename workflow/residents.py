@@ -38,8 +38,8 @@ from ..geo.dasymetric import age_population, building_demand, dasymetric_populat
 from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
 from ..geo.snap import snap_points
+from ..reports.residents import residents_table
 from ..settings import WGS84, get_profile
-from ..units import tidy_numbers
 from ..vocabulary import category_label
 
 __all__ = [
@@ -363,19 +363,6 @@ def _attainment(net, fac, demand, res, opts, profile, categories, targets, max_s
         target_metres=prof.metres_for_minutes,
     )  # fmt: skip
     return tab, std.title
-
-
-def residents_table(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` rounded for planners: unreachable walks empty (not ``inf``), people to one decimal,
-    shares and Gini to 4 decimals, accessibility per 1,000 residents to 2 (:func:`units.tidy_numbers`)."""
-    out = df.replace([np.inf, -np.inf], np.nan)
-    out = tidy_numbers(out)
-    for col in ("demand", "mean", "p10", "p50", "p90"):
-        if col in out.columns and pd.api.types.is_float_dtype(out[col].dtype):
-            out[col] = out[col].round(1 if col == "demand" else 2)
-    if "gini" in out.columns:
-        out["gini"] = out["gini"].round(4)
-    return out
 
 
 def write_residents(res: ResidentsResult, out: str | Path) -> dict[str, Path]:
