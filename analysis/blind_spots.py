@@ -172,9 +172,12 @@ def _locate(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return out
 
 
-def _owners(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """The polygon holding each point, else the one with the nearest boundary vertex."""
-    owner = _locate(polys, xy)
+def _owners(polys: np.ndarray, xy: np.ndarray, owner: np.ndarray | None = None) -> np.ndarray:
+    """The polygon holding each point, else the one with the nearest boundary vertex.
+
+    ``owner``: the points' :func:`_locate` in ``polys`` when already known (not located again).
+    """
+    owner = _locate(polys, xy) if owner is None else owner.copy()
     lost = np.flatnonzero(owner < 0)
     if len(lost) and len(polys):
         coords, part = shapely.get_coordinates(polys, return_index=True)
@@ -247,7 +250,8 @@ def blind_spots(
         polys = polygon_parts(region)
         if len(polys) == 0:
             polys = polygon_parts(shapely.union_all(shapely.buffer(shapely.points(xy[sel]), 1.0)))
-    owner = _owners(polys, xy[sel])
+        owner = None
+    owner = _owners(polys, xy[sel], owner)
     p, p60 = pop[sel], pop60[sel]
     n = len(polys)
     out_pop = np.bincount(owner, weights=p, minlength=n)
