@@ -137,7 +137,9 @@ def demand_cells(xy: np.ndarray, boundary, radius: float) -> DemandCells:
     if len(uniq) == 1:
         cells = np.array([shapely.box(*shapely.bounds(boundary)).buffer(radius)], dtype=object)
     else:
-        vor = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=boundary, ordered=True)
+        vor = shapely.voronoi_polygons(
+            shapely.multipoints(shapely.points(uniq)), extend_to=boundary, ordered=True
+        )
         cells = shapely.get_parts(vor)
     coords, ci = shapely.get_coordinates(cells, return_index=True)
     far = np.zeros(len(cells))

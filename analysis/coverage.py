@@ -614,7 +614,7 @@ def study_areas(net: WalkNetwork, boundaries, dem: _Demand, fac: _Facilities, op
     tree = _street_tree(ue)
     net_len = [clipped_length(ue.geometry, tree, g) for g in geoms]
     extent = [
-        network_extent_share(tree, g, opts.max_snap_m) if n > 0 else 0.0
+        network_extent_share(tree, g, opts.max_snap_m, vertices=ue.coords) if n > 0 else 0.0
         for g, n in zip(geoms, net_len, strict=True)
     ]
     keep, aside = _extent_verdicts(names, net_len, extent, opts, log)
