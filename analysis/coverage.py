@@ -89,7 +89,7 @@ from .service_areas import (
     FacilityAreas,
     facility_service_areas,
 )
-from .study_areas import boundary_frame, clipped_length, network_extent_share
+from .study_areas import boundary_frame, line_sides, network_extent_share, pieces_length
 from .walk import cut_edges, reachable_intervals, seed_distances, undirected_edges
 
 __all__ = [
@@ -467,6 +467,7 @@ class _StudyAreas:
     cells: list[np.ndarray]
     fac_inside: list[np.ndarray]
     set_aside: pd.DataFrame
+    street_sides: list[np.ndarray]  # line_sides of the undirected edges, per boundary
 
 
 @dataclass
@@ -484,7 +485,7 @@ class _Reach:
     limit: float
     union: object
     pieces: np.ndarray
-    piece_tree: shapely.STRtree | None
+    piece_edge: np.ndarray  # the undirected edge each piece is part of
     circles: object
     per_facility: np.ndarray | None
 
@@ -612,7 +613,8 @@ def study_areas(net: WalkNetwork, boundaries, dem: _Demand, fac: _Facilities, op
         raise ValueError("no usable boundary polygon")
     ue = undirected_edges(net)
     tree = _street_tree(ue)
-    net_len = [clipped_length(ue.geometry, tree, g) for g in geoms]
+    sides = [line_sides(ue.geometry, tree, g) for g in geoms]
+    net_len = [length for _, length in sides]
     extent = [
         network_extent_share(tree, g, opts.max_snap_m, vertices=ue.coords) if n > 0 else 0.0
         for g, n in zip(geoms, net_len, strict=True)
@@ -622,6 +624,7 @@ def study_areas(net: WalkNetwork, boundaries, dem: _Demand, fac: _Facilities, op
     geoms = geoms[keep]
     net_len = [v for v, k in zip(net_len, keep, strict=True) if k]
     extent = [v for v, k in zip(extent, keep, strict=True) if k]
+    sides = [sd for (sd, _), k in zip(sides, keep, strict=True) if k]
     dx, dy = np.nan_to_num(dem.xy[:, 0]), np.nan_to_num(dem.xy[:, 1])
     fx, fy = np.nan_to_num(fac.xy[:, 0]), np.nan_to_num(fac.xy[:, 1])
     inside = [dem.valid & shapely.intersects_xy(g, dx, dy) for g in geoms]
@@ -630,7 +633,7 @@ def study_areas(net: WalkNetwork, boundaries, dem: _Demand, fac: _Facilities, op
         for ins, g in zip(inside, geoms, strict=True)
     ]
     fin = [fac.valid & shapely.intersects_xy(g, fx, fy) for g in geoms]
-    return _StudyAreas(names, geoms, net_len, extent, inside, cells, fin, aside)
+    return _StudyAreas(names, geoms, net_len, extent, inside, cells, fin, aside, sides)
 
 
 # --------------------------------------------------------------------------- per category
@@ -684,6 +687,7 @@ def threshold_reach(net, fac: _Facilities, fld: _Field, areas, ti: int, mi: floa
     e = iv["edge"].to_numpy()
     cut = cut_edges(ue, e[~full], iv["start_m"].to_numpy()[~full], iv["end_m"].to_numpy()[~full])
     pieces = np.concatenate([ue.geometry[e[full]], cut])
+    piece_edge = np.concatenate([e[full], e[~full]])
     ok = fld.mask & fac.valid
     circles = (
         _union_discs(shapely.buffer(shapely.points(fac.xy[ok]), lim, quad_segs=32))
@@ -695,7 +699,7 @@ def threshold_reach(net, fac: _Facilities, fld: _Field, areas, ti: int, mi: floa
         lim,
         areas.union[ti],
         pieces,
-        shapely.STRtree(pieces) if len(pieces) else None,
+        piece_edge,
         circles,
         areas.polygons[:, ti] if areas.polygons.size else None,
     )
@@ -729,7 +733,7 @@ def shares_row(bnd: _StudyAreas, bi: int, dem: _Demand, fac: _Facilities, fld, r
     area_b = float(g.area)
     u = reach.union
     area_c = float(shapely.intersection(u, g).area) if not u.is_empty else 0.0
-    net_c = clipped_length(reach.pieces, reach.piece_tree, g)
+    net_c = pieces_length(reach.pieces, reach.piece_edge, bnd.street_sides[bi], g)
     outside_reach = np.nan
     if reach.per_facility is not None:
         out = np.flatnonzero(~bnd.fac_inside[bi][np.flatnonzero(fld.which)])
