@@ -58,8 +58,11 @@ cell is left off the map are counted with the nearest blind spot, and a note say
 Stages
 ------
 :func:`compute_coverage` is a short composition of named stages, each timed in
-``CoverageResult.timings``: snap → study areas → per category fields, crow-fly distances, service
-areas → per threshold and boundary shares, blind spots, crow-fly shares → tables.
+``CoverageResult.timings``: snap → study areas → street blocks → per category fields, crow-fly
+distances, service areas → per threshold and boundary shares, blind spots, crow-fly shares →
+tables. With ``n_jobs`` > 1 the categories run in forked worker processes, which inherit the
+network and the study areas and send back only their rows and polygons; the results are the
+same, row for row and vertex for vertex.
 
 Everything metric happens in ``net.crs``; the GeoDataFrames returned are in WGS84.
 """
@@ -88,9 +91,11 @@ from .service_areas import (
     DEFAULT_WIDTH_M,
     FacilityAreas,
     facility_service_areas,
+    prepare_streets,
 )
 from .study_areas import boundary_frame, line_sides, network_extent_share, pieces_length
 from .walk import cut_edges, reachable_intervals, seed_distances, undirected_edges
+from .workers import can_fork, map_forked
 
 __all__ = [
     "ALL_FACILITIES",
@@ -313,7 +318,9 @@ class CoverageOptions:
         Analyse boundaries of which the network reaches less than half
         (:data:`SET_ASIDE_BELOW`); by default they are set aside by name.
     n_jobs : int
-        Threads for polygon building.
+        Worker processes: with several categories, each category's stages run in one of
+        ``n_jobs`` forked processes (:mod:`lifecircle.analysis.workers`); with one category, or
+        where ``fork`` is unavailable, threads for the service-area polygons.
     progress : bool
         tqdm progress bars.
     """
@@ -855,6 +862,93 @@ def _node_frame(net: WalkNetwork, dem: _Demand, node_cols: dict) -> gpd.GeoDataF
     return nodes
 
 
+# --------------------------------------------------------------------------- per category
+@dataclass
+class _CategoryJob:
+    """What every category's pass reads (inherited by forked workers, never copied)."""
+
+    net: WalkNetwork
+    fac: _Facilities
+    dem: _Demand
+    bnd: _StudyAreas
+    opts: CoverageOptions
+    prof: SpeedProfile
+    ths: list
+
+    def __call__(self, cat: str) -> _CategoryOut:
+        return category_pass(self, cat)
+
+
+@dataclass
+class _CategoryOut:
+    """One category's rows of the three tables, its node columns and its stage seconds."""
+
+    rows: list
+    sa_rows: list
+    bs_rows: list
+    node_cols: dict
+    attached: int
+    timings: dict
+
+
+def category_pass(job: _CategoryJob, cat: str) -> _CategoryOut:
+    """Every stage of one category: the *field*, *crow-fly* distances and *service areas*, then
+    per threshold and boundary the *shares*, *blind spots* and crow-fly shares."""
+    net, fac, dem, bnd, opts, prof = job.net, job.fac, job.dem, job.bnd, job.opts, job.prof
+    log = _Log()
+    rows, sa_rows, bs_rows, node_cols, attached = [], [], [], {}, 0
+    with log.stage("fields"):
+        fld = category_field(net, fac, dem, cat)
+        node_cols[f"t_{cat}"] = node_times(fld.node_d, prof)
+        node_cols[f"d_{cat}"] = np.where(np.isfinite(fld.node_d), fld.node_d, np.nan)
+    with log.stage("crowfly"):
+        fld.crow_d = crowfly_distances(fac, dem, fld.mask)
+    with log.stage("service_areas"):
+        areas = category_service_areas(net, fac, fld, [m for _, m in job.ths], opts)
+    for ti, (mi, lim) in enumerate(job.ths):
+        with log.stage("service_areas"):
+            reach = threshold_reach(net, fac, fld, areas, ti, mi, lim)
+            sa_rows += _service_area_rows(cat, reach, areas, fac, opts.per_facility)
+        for bi, bname in enumerate(bnd.names):
+            head = {"boundary": bname, "category": cat, "profile": prof.name}
+            with log.stage("shares"):
+                row = {**head, "minutes": mi, "limit_m": lim}
+                row |= shares_row(bnd, bi, dem, fac, fld, reach)
+            with log.stage("blind_spots"):
+                bs, cols = blind_spot_row(bnd, bi, dem, fld, reach, opts)
+                attached += bs.n_attached
+                bs_rows += [
+                    (bname, cat, mi, lim, *vals)
+                    for vals in zip(bs.population, bs.pop60, bs.n_demand, bs.geometry, strict=True)
+                ]
+            with log.stage("crowfly"):
+                row |= crowfly_row(
+                    bnd.geoms[bi], bnd.inside[bi], dem, fld, reach, opts.crowfly_rings_m
+                )
+            rows.append({**row, **cols, "demand_basis": dem.basis})
+    return _CategoryOut(rows, sa_rows, bs_rows, node_cols, attached, log.timings)
+
+
+def _run_categories(job: _CategoryJob, cats: list, log: _Log) -> list:
+    """All categories' passes: in ``n_jobs`` forked processes when there are several
+    categories (each builds its polygons on one thread), else here with ``n_jobs`` polygon
+    threads. Stage seconds are summed over the workers; ``categories`` is the wall time."""
+    n_jobs, progress = job.opts.n_jobs, job.opts.progress
+    procs = n_jobs > 1 and len(cats) > 1 and can_fork()
+    if procs:
+        job = replace(job, opts=replace(job.opts, n_jobs=1, progress=False))
+    bar = _progress_bar(cats, progress)
+    t0 = time.perf_counter()
+    outs = map_forked(job, cats, n_jobs if procs else 1, bar.update if bar else None)
+    if bar is not None:
+        bar.close()
+    for o in outs:
+        for k, v in o.timings.items():
+            log.timings[k] = log.timings.get(k, 0.0) + v
+    log.timings["categories"] = time.perf_counter() - t0
+    return outs
+
+
 # --------------------------------------------------------------------------- main
 def compute_coverage(
     net: WalkNetwork,
@@ -873,8 +967,9 @@ def compute_coverage(
     (:func:`category_field`), the *crow-fly* distances (:func:`crowfly_distances`) and the
     *service areas* (:func:`category_service_areas`) → per threshold and boundary the *shares*
     (:func:`shares_row`), *blind spots* (:func:`blind_spot_row`) and crow-fly shares
-    (:func:`crowfly_row`) → the *tables* (WGS84 layers). ``result.timings`` holds the seconds
-    per stage.
+    (:func:`crowfly_row`) → the *tables* (WGS84 layers). The categories run side by side in
+    ``n_jobs`` worker processes (:func:`category_pass`). ``result.timings`` holds the seconds
+    per stage (per-category stages summed over the workers; ``categories`` is their wall time).
 
     Parameters
     ----------
@@ -907,40 +1002,14 @@ def compute_coverage(
         if opts.categories is None
         else [str(c) for c in opts.categories]
     )
-    rows, sa_rows, bs_rows, node_cols = [], [], [], {}
-    attached = 0
-    for cat in _progress(cats, opts.progress):
-        with log.stage("fields"):
-            fld = category_field(net, fac, dem, cat)
-            node_cols[f"t_{cat}"] = node_times(fld.node_d, prof)
-            node_cols[f"d_{cat}"] = np.where(np.isfinite(fld.node_d), fld.node_d, np.nan)
-        with log.stage("crowfly"):
-            fld.crow_d = crowfly_distances(fac, dem, fld.mask)
-        with log.stage("service_areas"):
-            areas = category_service_areas(net, fac, fld, [m for _, m in ths], opts)
-        for ti, (mi, lim) in enumerate(ths):
-            with log.stage("service_areas"):
-                reach = threshold_reach(net, fac, fld, areas, ti, mi, lim)
-                sa_rows += _service_area_rows(cat, reach, areas, fac, opts.per_facility)
-            for bi, bname in enumerate(bnd.names):
-                head = {"boundary": bname, "category": cat, "profile": prof.name}
-                with log.stage("shares"):
-                    row = {**head, "minutes": mi, "limit_m": lim}
-                    row |= shares_row(bnd, bi, dem, fac, fld, reach)
-                with log.stage("blind_spots"):
-                    bs, cols = blind_spot_row(bnd, bi, dem, fld, reach, opts)
-                    attached += bs.n_attached
-                    bs_rows += [
-                        (bname, cat, mi, lim, *vals)
-                        for vals in zip(
-                            bs.population, bs.pop60, bs.n_demand, bs.geometry, strict=True
-                        )
-                    ]
-                with log.stage("crowfly"):
-                    row |= crowfly_row(
-                        bnd.geoms[bi], bnd.inside[bi], dem, fld, reach, opts.crowfly_rings_m
-                    )
-                rows.append({**row, **cols, "demand_basis": dem.basis})
+    with log.stage("blocks"):
+        prepare_streets(net)
+    outs = _run_categories(_CategoryJob(net, fac, dem, bnd, opts, prof, ths), cats, log)
+    rows = [r for o in outs for r in o.rows]
+    sa_rows = [r for o in outs for r in o.sa_rows]
+    bs_rows = [r for o in outs for r in o.bs_rows]
+    node_cols = {k: v for o in outs for k, v in o.node_cols.items()}
+    attached = sum(o.attached for o in outs)
     if attached:
         log.notes.append(
             "部分未覆盖的需求点紧贴服务范围（所在小区块全在服务范围缓冲带内，或只剩不足 "
@@ -979,9 +1048,9 @@ def _service_area_rows(cat, reach: _Reach, areas, fac: _Facilities, per_facility
     return rows
 
 
-def _progress(cats: list, on: bool):
+def _progress_bar(cats: list, on: bool):
     if on and len(cats) > 1:
         from tqdm.auto import tqdm
 
-        return tqdm(cats, desc="覆盖率分析", unit="类")
-    return cats
+        return tqdm(total=len(cats), desc="覆盖率分析", unit="类")
+    return None

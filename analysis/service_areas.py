@@ -87,6 +87,7 @@ __all__ = [
     "cut_edges",
     "facility_reach",
     "facility_service_areas",
+    "prepare_streets",
     "reachable_intervals",
     "reachable_pieces",
     "reachable_polygon",
@@ -370,6 +371,16 @@ def _street_faces(ue: UndirectedEdges) -> _Faces:
     return out
 
 
+def prepare_streets(net: WalkNetwork, use_blocks: bool = True) -> UndirectedEdges:
+    """Build once what every service area of ``net`` reads: the undirected streets and (with
+    ``use_blocks``) the street blocks. Done before a job forks its workers, so that they
+    inherit it instead of each building it again."""
+    ue = undirected_edges(net)
+    if use_blocks:
+        _street_faces(ue)
+    return ue
+
+
 def _expand(ptr: np.ndarray, values: np.ndarray, keys: np.ndarray):
     """CSR lookup for many keys: ``(row, value)`` pairs (row indexes ``keys``)."""
     cnt = ptr[keys + 1] - ptr[keys]
@@ -477,11 +488,7 @@ class _Builder:
         block = shapely.coverage_union_all(self.faces.polygons[fids])
         block = shapely.buffer(block, self.width_m, quad_segs=self.quad_segs)
         cores = self.get("cores", f, ti)
-        if len(cores):
-            # block cores lie farther than width_m from every reached street; cores of
-            # different blocks are at least 2 * width_m apart: one MultiPolygon, no union
-            block = shapely.difference(block, shapely.multipolygons(shapely.get_parts(cores)))
-        return block
+        return _with_holes(block, cores) if len(cores) else block
 
     def fast(self, f: int) -> list:
         out = []
@@ -567,6 +574,41 @@ def _assemble(
     if bar is not None:
         bar.close()
     return _fill_specks_many(result) if faces is not None else result
+
+
+def _with_holes(block, cores: np.ndarray):
+    """``block`` minus the ``cores`` of its blocks, the cores put in as holes (no overlay).
+
+    A core (``face.buffer(-w)``) lies inside its face, farther than ``w`` from the face's
+    boundary; the block polygon (the faces' union buffered by ``w``) has its own holes only
+    outside the faces, and cores of different faces lie at least ``2 w`` apart. So every core is
+    a hole of the part that holds it, apart from every other ring: the same set as
+    ``difference(block, cores)`` (which cost more than the buffer itself). A core not found
+    inside a part (round-off) falls back to the overlay.
+    """
+    cores = shapely.get_parts(cores)
+    cores = cores[shapely.get_type_id(cores) == 3]
+    if not len(cores):
+        return block
+    parts = shapely.get_parts(block)
+    rings = shapely.get_exterior_ring(cores)
+    first = shapely.get_point(rings, 0)
+    if len(parts) == 1:
+        owner = np.where(shapely.contains(parts[0], first), 0, -1)
+    else:
+        owner = np.full(len(cores), -1, dtype=np.int64)
+        ci, pi = shapely.STRtree(parts).query(first, predicate="within")
+        owner[ci] = pi
+    out = []
+    for p_i, part in enumerate(parts):
+        mine = rings[owner == p_i]
+        if len(mine):
+            holes = shapely.get_interior_ring(part, np.arange(shapely.get_num_interior_rings(part)))
+            part = shapely.polygons(shapely.get_exterior_ring(part), np.concatenate([holes, mine]))
+        out.append(part)
+    block = out[0] if len(out) == 1 else shapely.multipolygons(out)
+    lost = cores[owner < 0]
+    return shapely.difference(block, shapely.multipolygons(lost)) if len(lost) else block
 
 
 def _union(geoms):

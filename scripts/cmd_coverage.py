@@ -105,7 +105,7 @@ def register(subparsers) -> None:
         type=int,
         default=min(4, os.cpu_count() or 1),
         metavar="N",
-        help="构建服务范围多边形的线程数 (默认: CPU 核数, 最多 4)",
+        help="并行计算各类设施的进程数 (默认: CPU 核数, 最多 4)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录")
     p.set_defaults(func=run)

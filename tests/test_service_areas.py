@@ -386,3 +386,28 @@ def test_scattered_field_union_keeps_the_previous_areas():
     b = sa.facility_service_areas(net, snap, [60.0, 120.0, 300.0], width_m=40.0, points=fac)
     for ti in range(3):
         assert shapely.symmetric_difference(a.union[ti], b.union[ti]).area < 1e-4 * b.union[ti].area
+
+
+def test_block_cores_become_holes_without_an_overlay():
+    # two separate 300 m squares of blocks, buffered by 50 m; each holds one core (its block
+    # eroded by 50 m): put in as holes, the result is the overlay's set, ring for ring
+    w = 50.0
+    faces = [shapely.box(0, 0, 300, 300), shapely.box(1000, 0, 1300, 300)]
+    block = shapely.buffer(shapely.union_all(faces), w, quad_segs=4)
+    cores = shapely.buffer(np.array(faces), -w, quad_segs=4)
+    got = sa._with_holes(block, cores)
+    want = shapely.difference(block, shapely.multipolygons(cores))
+    assert got.is_valid and got.geom_type == "MultiPolygon"
+    assert shapely.symmetric_difference(got, want).area < 1e-6
+    assert sorted(hole_areas(got)) == pytest.approx([200.0 * 200.0] * 2)
+    # a core found in no part (round-off) still leaves: the overlay takes it
+    stray = shapely.box(5000, 0, 5010, 10)
+    assert sa._with_holes(block, np.array([stray])).area == pytest.approx(block.area)
+
+
+def test_prepare_streets_builds_the_blocks_once():
+    net = grid_net(5, 100.0)
+    ue = sa.prepare_streets(net)
+    faces = ue._buffers["faces"]
+    assert len(faces.polygons) == 16  # a 5 x 5 grid of nodes encloses 4 x 4 blocks
+    assert sa.prepare_streets(net)._buffers["faces"] is faces

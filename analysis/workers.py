@@ -1,0 +1,83 @@
+"""Run independent pieces of one job (e.g. the categories of a coverage run) in forked processes.
+
+Shapely's buffers and overlays release the GIL, but the numpy and Python glue around them does not,
+so threads use two cores only in part. Forked processes inherit the job's inputs (network, snapped
+facilities, demand, study areas) without copying or pickling them; only each piece's result
+travels back. Where ``fork`` is not available (Windows), or the caller is itself a daemonic
+process (a dask worker, a multiprocessing pool worker, which may not have children), the pieces
+run one after another in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+__all__ = ["can_fork", "map_forked"]
+
+#: The function the forked workers call; set just before the pool forks (inherited, not pickled).
+_JOB: Callable[[Any], Any] | None = None
+
+
+def can_fork() -> bool:
+    """Whether this process may fork worker processes (``fork`` start method, not a daemon)."""
+    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+
+
+def _call(item):
+    return _JOB(item)
+
+
+def map_forked(
+    fn: Callable[[Any], Any], items: Sequence, n_jobs: int, progress: Callable | None = None
+) -> list:
+    """``[fn(item) for item in items]``, in up to ``n_jobs`` forked processes.
+
+    Parameters
+    ----------
+    fn : callable
+        Any function or closure (it is inherited by the fork, never pickled); its results are
+        pickled back, so they should be plain data, arrays and shapely geometries.
+    items : sequence
+        Picklable arguments, one call each; results come back in their order.
+    n_jobs : int
+        Processes at most. ``1``, a single item or no ``fork`` (see :func:`can_fork`) runs
+        the calls here, one after another.
+    progress : callable, optional
+        Called once per finished item (e.g. a tqdm bar's ``update``).
+
+    Returns
+    -------
+    list
+        One result per item. A worker that dies (killed, out of memory) makes the remaining
+        items run here, one after another, so the job still finishes.
+    """
+    global _JOB
+    items = list(items)
+    tick = progress or (lambda: None)
+    if n_jobs <= 1 or len(items) <= 1 or not can_fork():
+        return [_serial(fn, item, tick) for item in items]
+    _JOB = fn
+    results: list = []
+    try:
+        with ProcessPoolExecutor(
+            min(n_jobs, len(items)), mp_context=mp.get_context("fork")
+        ) as pool:
+            futures = [pool.submit(_call, item) for item in items]
+            for fut in futures:
+                results.append(fut.result())
+                tick()
+    except BrokenProcessPool:
+        results += [_serial(fn, item, tick) for item in items[len(results) :]]
+    finally:
+        _JOB = None
+    return results
+
+
+def _serial(fn, item, tick):
+    out = fn(item)
+    tick()
+    return out
