@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -78,6 +79,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from ..errors import InputValueError
@@ -265,17 +267,58 @@ def _metric_xy(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:
     return xy
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject polygons to WGS84, repairing the rare ring that round-off made invalid."""
-    out = gdf.to_crs(WGS84)
-    geoms = out.geometry.values
+def _to_wgs84(gdf: gpd.GeoDataFrame, n_jobs: int = 1) -> gpd.GeoDataFrame:
+    """Reproject polygons to WGS84, repairing the rare ring that round-off made invalid.
+
+    The vertices are reprojected by one vectorised pyproj call per chunk of rows and the
+    validity test runs on the same chunk; with ``n_jobs`` > 1 the chunks run in threads (pyproj
+    and GEOS release the GIL). Every vertex is transformed on its own, so the coordinates are
+    the ones ``GeoDataFrame.to_crs`` gives, whatever the chunks.
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    if len(geoms) == 0 or shapely.has_z(geoms).any():
+        return _repaired(gdf.to_crs(WGS84))
+    transformer = Transformer.from_crs(gdf.crs, WGS84, always_xy=True)
+    chunks = _balanced_chunks(geoms, 1 if n_jobs <= 1 else 2 * n_jobs)
+
+    def one(chunk: np.ndarray) -> np.ndarray:
+        xy = shapely.get_coordinates(chunk)
+        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        transformer.transform(x, y, inplace=True)
+        return _valid(shapely.set_coordinates(chunk.copy(), np.column_stack([x, y])))
+
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(min(n_jobs, len(chunks))) as ex:
+            out = np.concatenate(list(ex.map(one, chunks)))
+    else:
+        out = one(geoms)
+    return gdf.set_geometry(gpd.GeoSeries(out, index=gdf.index, crs=WGS84))
+
+
+def _balanced_chunks(geoms: np.ndarray, k: int) -> list[np.ndarray]:
+    """Consecutive runs of rows with about the same number of vertices each."""
+    if k <= 1 or len(geoms) < 2:
+        return [geoms]
+    csum = np.cumsum(shapely.get_num_coordinates(geoms))
+    cuts = np.unique(np.searchsorted(csum, np.arange(1, k) * csum[-1] / k))
+    return [c for c in np.split(geoms, cuts) if len(c)]
+
+
+def _valid(geoms: np.ndarray) -> np.ndarray:
+    """The geometries, the invalid ones repaired (``make_valid``, structure method)."""
     bad = ~shapely.is_valid(geoms)
     if bad.any():
-        fixed = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
         geoms = geoms.copy()
-        geoms[bad] = fixed
-        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=WGS84))
-    return out
+        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+    return geoms
+
+
+def _repaired(out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geoms = np.asarray(out.geometry.values, dtype=object)
+    fixed = _valid(geoms)
+    if fixed is geoms:
+        return out
+    return out.set_geometry(gpd.GeoSeries(fixed, index=out.index, crs=out.crs))
 
 
 def _share(part: float, whole: float) -> float:
@@ -810,8 +853,11 @@ def blind_spot_row(bnd: _StudyAreas, bi: int, dem: _Demand, fld: _Field, reach, 
 
 
 # --------------------------------------------------------------------------- assembly
-def _frames(net, fac: _Facilities, dem: _Demand, bnd: _StudyAreas, rows, sa_rows, bs_rows, cols):
-    """Stage *tables*: the coverage table and the WGS84 layers of the result."""
+def _frames(
+    net, fac: _Facilities, dem: _Demand, bnd: _StudyAreas, rows, sa_rows, bs_rows, cols, n_jobs=1
+):
+    """Stage *tables*: the coverage table and the WGS84 layers of the result (polygons
+    reprojected in ``n_jobs`` threads)."""
     table = pd.DataFrame(rows, columns=cols)
     table["facilities_outside_reaching"] = table["facilities_outside_reaching"].astype("Float64")
     sa = gpd.GeoDataFrame(
@@ -820,12 +866,12 @@ def _frames(net, fac: _Facilities, dem: _Demand, bnd: _StudyAreas, rows, sa_rows
         crs=net.crs,
     )
     sa["area_km2"] = sa.geometry.area / 1e6
-    sa = _to_wgs84(sa[SERVICE_AREA_COLUMNS])
+    sa = _to_wgs84(sa[SERVICE_AREA_COLUMNS], n_jobs)
     bs = gpd.GeoDataFrame(
         pd.DataFrame(bs_rows, columns=BLIND_SPOT_COLUMNS), geometry="geometry", crs=net.crs
     )
     bs["area_km2"] = bs.geometry.area / 1e6
-    bs = _to_wgs84(bs)
+    bs = _to_wgs84(bs, n_jobs)
     fac_out = gpd.GeoDataFrame(
         {
             "fid": fac.fid,
