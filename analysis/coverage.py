@@ -94,10 +94,11 @@ from .service_areas import (
     FacilityAreas,
     facility_service_areas,
     prepare_streets,
+    street_blocks,
 )
 from .study_areas import boundary_frame, line_sides, network_extent_share, pieces_length
 from .walk import cut_edges, reachable_intervals, seed_distances, undirected_edges
-from .workers import can_fork, map_forked
+from .workers import Beside, can_fork, map_forked
 
 __all__ = [
     "ALL_FACILITIES",
@@ -1041,6 +1042,8 @@ def compute_coverage(
     with log.stage("snap"):
         fac = facility_inputs(net, facilities, opts, log)
         dem = demand_inputs(net, demand, opts, log)
+    # the street blocks are built in a process beside this one while the study areas are
+    blocks = Beside(street_blocks, undirected_edges(net), enabled=opts.n_jobs > 1)
     with log.stage("study_areas"):
         bnd = study_areas(net, boundaries, dem, fac, opts, log)
     cats = (
@@ -1049,7 +1052,7 @@ def compute_coverage(
         else [str(c) for c in opts.categories]
     )
     with log.stage("blocks"):
-        prepare_streets(net)
+        prepare_streets(net, blocks=blocks.result())
     outs = _run_categories(_CategoryJob(net, fac, dem, bnd, opts, prof, ths), cats, log)
     rows = [r for o in outs for r in o.rows]
     sa_rows = [r for o in outs for r in o.sa_rows]

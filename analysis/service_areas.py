@@ -92,6 +92,7 @@ __all__ = [
     "reachable_pieces",
     "reachable_polygon",
     "seed_distances",
+    "street_blocks",
     "undirected_edges",
 ]
 
@@ -260,6 +261,21 @@ class _Faces:
     pf_face: np.ndarray
     cores: dict = field(default_factory=dict)
 
+    def __getstate__(self) -> dict:
+        # tens of thousands of blocks travel between processes as coordinate arrays (several
+        # times faster than pickling each polygon)
+        state = dict(self.__dict__)
+        polys = state["polygons"]
+        if len(polys) and (shapely.get_type_id(polys) == 3).all():
+            state["polygons"] = ("ragged", shapely.to_ragged_array(polys))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        polys = state["polygons"]
+        if isinstance(polys, tuple) and polys[0] == "ragged":
+            state["polygons"] = shapely.from_ragged_array(*polys[1])
+        self.__dict__.update(state)
+
     def core(self, faces: np.ndarray, width_m: float, quad_segs: int) -> np.ndarray:
         """Cores (``face.buffer(-w)``, ``None`` when empty) of some faces, computed once each."""
         key = (float(width_m), int(quad_segs))
@@ -371,14 +387,25 @@ def _street_faces(ue: UndirectedEdges) -> _Faces:
     return out
 
 
-def prepare_streets(net: WalkNetwork, use_blocks: bool = True) -> UndirectedEdges:
+def prepare_streets(net: WalkNetwork, use_blocks: bool = True, blocks=None) -> UndirectedEdges:
     """Build once what every service area of ``net`` reads: the undirected streets and (with
     ``use_blocks``) the street blocks. Done before a job forks its workers, so that they
-    inherit it instead of each building it again."""
+    inherit it instead of each building it again.
+
+    ``blocks``: the street blocks already built elsewhere (:func:`street_blocks`, e.g. in a
+    process beside this one), adopted as they are.
+    """
     ue = undirected_edges(net)
-    if use_blocks:
+    if blocks is not None:
+        ue._buffers["faces"] = blocks
+    elif use_blocks:
         _street_faces(ue)
     return ue
+
+
+def street_blocks(ue: UndirectedEdges) -> _Faces:
+    """The street blocks (faces of the noded street network) of the streets ``ue``."""
+    return _street_faces(ue)
 
 
 def _expand(ptr: np.ndarray, values: np.ndarray, keys: np.ndarray):

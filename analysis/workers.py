@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-__all__ = ["can_fork", "map_forked"]
+__all__ = ["Beside", "can_fork", "map_forked"]
 
 #: The function the forked workers call; set just before the pool forks (inherited, not pickled).
 _JOB: Callable[[Any], Any] | None = None
@@ -29,6 +29,48 @@ def can_fork() -> bool:
 
 def _call(item):
     return _JOB(item)
+
+
+def _call_beside():
+    fn, args = _BESIDE
+    return fn(*args)
+
+
+#: The call a :class:`Beside` process makes (inherited by the fork, never pickled).
+_BESIDE: tuple | None = None
+
+
+class Beside:
+    """``fn(*args)`` computed in one forked process while this one goes on with other work.
+
+    ``Beside(fn, *args)`` starts it; :meth:`result` waits for it. ``fn`` and ``args`` are
+    inherited by the fork (never pickled); only the result travels back. Without ``fork`` (see
+    :func:`can_fork`), or with ``enabled=False``, :meth:`result` computes it here; a worker
+    that dies is computed here too.
+    """
+
+    def __init__(self, fn: Callable, *args, enabled: bool = True) -> None:
+        global _BESIDE
+        self._fn, self._args, self._pool, self._future = fn, args, None, None
+        if enabled and can_fork():
+            _BESIDE = (fn, args)
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+                self._future = self._pool.submit(_call_beside)
+            finally:
+                _BESIDE = None
+
+    def result(self):
+        """The result of ``fn(*args)``, computed beside or here."""
+        if self._pool is None:
+            return self._fn(*self._args)
+        try:
+            return self._future.result()
+        except BrokenProcessPool:
+            return self._fn(*self._args)
+        finally:
+            self._pool.shutdown()
+            self._pool = None
 
 
 def map_forked(

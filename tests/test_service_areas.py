@@ -411,3 +411,15 @@ def test_prepare_streets_builds_the_blocks_once():
     faces = ue._buffers["faces"]
     assert len(faces.polygons) == 16  # a 5 x 5 grid of nodes encloses 4 x 4 blocks
     assert sa.prepare_streets(net)._buffers["faces"] is faces
+
+
+def test_street_blocks_travel_between_processes_unchanged():
+    import pickle
+
+    net = grid_net(6, 100.0)
+    faces = sa.street_blocks(sa.undirected_edges(net))
+    back = pickle.loads(pickle.dumps(faces))
+    assert len(back.polygons) == 25
+    assert shapely.equals_exact(back.polygons, faces.polygons, 0).all()
+    np.testing.assert_array_equal(back.degree, faces.degree)
+    np.testing.assert_array_equal(back.pf_face, faces.pf_face)

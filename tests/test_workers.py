@@ -75,3 +75,17 @@ def test_a_daemonic_process_runs_its_pieces_itself():
     p.start()
     assert q.get(timeout=30) is False  # e.g. a dask worker: no children allowed
     p.join()
+
+
+def test_beside_computes_in_another_process_or_here():
+    parent = os.getpid()
+    assert workers.Beside(lambda a, b: (a + b, os.getpid()), 2, 3).result()[0] == 5
+    assert workers.Beside(lambda: os.getpid()).result() != parent
+    assert workers.Beside(lambda: os.getpid(), enabled=False).result() == parent
+
+    def fragile():
+        if os.getpid() != parent:
+            os._exit(3)
+        return "here"
+
+    assert workers.Beside(fragile).result() == "here"
