@@ -29,6 +29,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
+from ..gcpause import paused_gc
 from ..settings import PROFILES, WGS84, SpeedProfile, get_profile
 from .crs import metric_crs_for
 from .report import LoadReport
@@ -171,6 +172,7 @@ class WalkNetwork:
 
     # ------------------------------------------------------------------ construction
     @classmethod
+    @paused_gc()  # half the time of a large graph went to collections that free nothing
     def from_graph(
         cls,
         graph: nx.MultiDiGraph | nx.MultiGraph | nx.Graph | nx.DiGraph,
@@ -1008,6 +1010,7 @@ def _graph_from_npz(path: Path) -> nx.MultiDiGraph:
     return G
 
 
+@paused_gc()
 def network_from_npz(
     path, *, simplify: bool = True, metric_crs=None, profiles=None, keep_largest: bool = True
 ) -> WalkNetwork:

@@ -42,6 +42,7 @@ from pyproj import Transformer
 
 from ..analysis import service_areas as sa
 from ..analysis.coverage import nearest_facility_distances, thresholds_for
+from ..gcpause import paused_gc
 from ..geo.network import WalkNetwork
 from ..geo.snap import snap_points
 
@@ -56,6 +57,7 @@ def grid_network(
     return WalkNetwork.from_graph(G, metric_crs=UTM, source=f"grid {n_side}×{n_side}")
 
 
+@paused_gc()
 def grid_graph(
     n_side: int, spacing: float = 100.0, jitter: float = 15.0, seed: int = 0
 ) -> nx.MultiDiGraph:
