@@ -14,6 +14,7 @@ and ``lifecircle run``) write the Chinese lines a planner reads.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -40,6 +41,7 @@ __all__ = [
     "resolve_path",
     "say",
     "run_pipeline_and_print",
+    "add_jobs_arg",
     "step_printer",
 ]
 
@@ -264,6 +266,17 @@ def add_allow_partial_arg(group) -> None:
     )
 
 
+def add_jobs_arg(group, what: str = "并行计算各类设施的进程数") -> None:
+    """Add ``--jobs N``: worker processes for the categories (default: the cores, at most 4)."""
+    group.add_argument(
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help=f"{what} (默认: CPU 核数, 最多 4)",
+    )
+
+
 def add_max_snap_arg(group) -> None:
     """Add ``--max-snap M``: points farther from every street are left out and reported."""
     group.add_argument(
@@ -355,6 +368,8 @@ def run_pipeline_and_print(inputs, out: Path, args: argparse.Namespace, t0: floa
         opts["basemap"] = None if args.basemap == "none" else args.basemap
     if getattr(args, "allow_partial", False):
         opts["allow_partial"] = True
+    if getattr(args, "jobs", None):
+        opts["jobs"] = args.jobs
     result = run_inputs(inputs, out, progress=show_progress(args), on_step=step_printer(t0), **opts)
     print_result(result, t0)
     return 0

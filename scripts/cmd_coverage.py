@@ -25,7 +25,6 @@ and prints a Chinese summary table (类别 / 分钟 / 面积覆盖率 / 人口�
 from __future__ import annotations
 
 import argparse
-import os
 
 from ..settings import DEFAULT_MINUTES
 from ..workflow.coverage_run import CoverageRequest, run_coverage
@@ -100,13 +99,7 @@ def register(subparsers) -> None:
     t.add_argument(
         "--no-per-facility", action="store_true", help="不输出单个设施的服务范围 (只输出合并范围)"
     )
-    t.add_argument(
-        "--jobs",
-        type=int,
-        default=min(4, os.cpu_count() or 1),
-        metavar="N",
-        help="并行计算各类设施的进程数 (默认: CPU 核数, 最多 4)",
-    )
+    common.add_jobs_arg(t)
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录")
     p.set_defaults(func=run)
 

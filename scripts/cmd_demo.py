@@ -12,7 +12,7 @@ import argparse
 import time
 
 from ..errors import InputError
-from ._common import output_dir, run_pipeline_and_print
+from ._common import add_jobs_arg, output_dir, run_pipeline_and_print
 
 
 def register(subparsers) -> None:
@@ -33,6 +33,7 @@ def register(subparsers) -> None:
         help="HTML 地图底图 (默认 auto: 境外用 OpenStreetMap); none 为无底图",
     )
     p.add_argument("--quiet", action="store_true", help="不显示进度条")
+    add_jobs_arg(p)
     p.set_defaults(func=run)
 
 

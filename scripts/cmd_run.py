@@ -15,7 +15,13 @@ import argparse
 import time
 
 from ..workflow.configs import RunRequest, load_run_inputs
-from ._common import add_allow_partial_arg, output_dir, run_pipeline_and_print, say
+from ._common import (
+    add_allow_partial_arg,
+    add_jobs_arg,
+    output_dir,
+    run_pipeline_and_print,
+    say,
+)
 
 
 def register(subparsers) -> None:
@@ -58,6 +64,7 @@ def register(subparsers) -> None:
         help="HTML 地图底图 (默认 auto: 中国境内用高德)",
     )
     p.add_argument("--quiet", action="store_true", help="不显示进度条")
+    add_jobs_arg(p)
     p.set_defaults(func=run)
 
 

@@ -89,3 +89,14 @@ def test_beside_computes_in_another_process_or_here():
         return "here"
 
     assert workers.Beside(fragile).result() == "here"
+
+
+def test_run_options_take_a_number_of_worker_processes():
+    from lifecircle.errors import InputValueError
+    from lifecircle.workflow.study import RunOptions
+
+    assert RunOptions().jobs == 1
+    assert RunOptions.from_mapping({}, jobs=2).jobs == 2
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(InputValueError, match="jobs"):
+            RunOptions(jobs=bad)

@@ -75,6 +75,7 @@ def run_pipeline(
     max_snap_m: float = 250.0,
     allow_partial: bool = False,
     residents: Mapping | None = None,
+    jobs: int = 1,
     progress: bool = False,
     on_step: Callable[[int, int, str], None] | None = None,
 ) -> PipelineResult:
@@ -132,6 +133,8 @@ def run_pipeline(
         Facilities and sites farther from every street are reported and left out.
     residents : mapping, optional
         Buildings, 居民区, 2SFCA and standard (:class:`lifecircle.workflow.residents.ResidentsOptions`).
+    jobs : int
+        Worker processes for the coverage's categories (1: one after another).
     progress : bool
         Show tqdm progress bars in the long loops.
     on_step : callable, optional
@@ -163,6 +166,7 @@ def run_pipeline(
         max_snap_m=max_snap_m,
         allow_partial=allow_partial,
         residents=residents,
+        jobs=jobs,
     )
     return study.write(out_dir, progress=progress, on_step=on_step)
 

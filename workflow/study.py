@@ -25,7 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, InputValueError
 from ..geo.crs import metric_crs_for
 from ..geo.network import WalkNetwork
 from ..geo.report import LoadReport
@@ -104,6 +104,9 @@ class RunOptions:
     residents : ResidentsOptions or mapping, optional
         Buildings, 居民区, 2SFCA capacity and a planning standard
         (:class:`lifecircle.workflow.residents.ResidentsOptions`).
+    jobs : int
+        Worker processes for the coverage (the categories side by side; see
+        :class:`lifecircle.analysis.coverage.CoverageOptions`); 1 runs them one after another.
     """
 
     profile: str = "elderly"
@@ -119,6 +122,11 @@ class RunOptions:
     max_snap_m: float = 250.0
     allow_partial: bool = False
     residents: object = None
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise InputValueError(f"jobs must be a whole number of at least 1, not {self.jobs!r}")
 
     @classmethod
     def from_mapping(cls, options: Mapping | RunOptions | None, **overrides) -> RunOptions:
@@ -386,6 +394,7 @@ class Study:
             per_facility=per_facility,
             allow_partial=self.options.allow_partial,
             progress=progress,
+            n_jobs=self.options.jobs,
         )
 
     def coverage(self, *, progress: bool = False):
