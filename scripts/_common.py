@@ -206,6 +206,16 @@ def add_boundary_args(group, *, name_col: bool = False, name: bool = True) -> No
         group.add_argument("--boundary-name-col", metavar="COL", help="边界名称列 (默认自动识别)")
 
 
+def add_extent_arg(group) -> None:
+    """Add ``--extent network``: the explicit choice of the network's extent as the study area."""
+    group.add_argument(
+        "--extent",
+        choices=["network"],
+        help="没有边界文件时明确选择研究范围: network = 路网范围 (节点凸包, 不是街道边界; "
+        "结果中标为 研究范围 = 路网范围)",
+    )
+
+
 def boundary_file_from_args(args: argparse.Namespace) -> loading.BoundaryFile | None:
     """``--boundaries`` (with ``--boundary-name``/``--boundary-name-col``) as a
     :class:`~lifecircle.workflow.loading.BoundaryFile`; None when not given."""

@@ -51,12 +51,7 @@ def register(subparsers) -> None:
     )
     d = p.add_argument_group("输入数据")
     common.add_boundary_args(d, name_col=True)
-    d.add_argument(
-        "--extent",
-        choices=["network"],
-        help="没有边界文件时明确选择研究范围: network = 路网范围 (节点凸包, 不是街道边界; "
-        "结果中标为 研究范围 = 路网范围)",
-    )
+    common.add_extent_arg(d)
     common.add_facility_args(d, required=True)
     d.add_argument(
         "--categories", nargs="+", metavar="CAT", help="只分析这些类别 (默认: 设施表中的全部类别)"

@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     d = p.add_argument_group("输入数据")
     common.add_network_args(d, required=True)
     common.add_boundary_args(d)
+    common.add_extent_arg(d)
     common.add_facility_args(d, help="现有设施表 (作为已建站点锁定)", default_category=False)
     d.add_argument("--category", default="elder_care", help="设施类别 (默认 elder_care)")
     common.add_population_args(d)
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         network=args.network,
         out=args.out,
         boundaries=common.boundary_file_from_args(args),
+        extent=args.extent,
         facilities=common.facility_file_from_args(args) if args.facilities else None,
         category=args.category,
         population=common.population_from_args(args),

@@ -28,8 +28,8 @@ def _street(tmp_path):
 
 
 def _site(tmp_path, *extra):
-    return main(["site", "--network", str(tmp_path / "street.graphml"), *extra,
-                 "--out", str(tmp_path / "out")])  # fmt: skip
+    return main(["site", "--network", str(tmp_path / "street.graphml"), "--extent", "network",
+                 *extra, "--out", str(tmp_path / "out")])  # fmt: skip
 
 
 def _assert_lists_choices(text):

@@ -14,9 +14,11 @@ from ..cells import read_csv
 from ..errors import InputError
 from ..settings import get_profile
 from .loading import (
+    NETWORK_EXTENT_NOTE,
     BoundaryFile,
     FacilityFile,
     PopulationFile,
+    check_study_area,
     load_facility_file,
     load_network_file,
     require_coords_arg,
@@ -135,6 +137,7 @@ def _inputs(req: CoverageRequest, echo: Echo):
     if not fac_path.exists():  # before the (possibly long) network loading
         raise InputError(f"设施文件不存在 (no such file): {fac_path}")
     require_coords_arg(req.facilities.coords, f"--facilities {fac_path}", "--coords")
+    req.population.check()
     _check_extent(req)
     net, boundaries = _load_network(req)
     echo(f"路网: {net.n_nodes:,} 个节点, 街道 {net.total_length() / 1000:,.1f} km")
@@ -154,29 +157,21 @@ def _inputs(req: CoverageRequest, echo: Echo):
         from ..analysis.study_areas import network_extent_frame
 
         boundaries = network_extent_frame(net).to_crs(4326)
-        echo(EXTENT_NOTE)
+        echo(NETWORK_EXTENT_NOTE)
     return net, fac, boundaries, reports
-
-
-#: What the console and the notes say when the network's extent is the study area.
-EXTENT_NOTE = (
-    "研究范围 = 路网范围 (--extent network): 路网节点的凸包, 不是街道边界; 覆盖率只说明路网所及之处"
-)
 
 
 def _check_extent(req: CoverageRequest) -> None:
     """A study area is named: a boundary file, an OSM relation, or ``--extent network``."""
-    if req.extent not in (None, "network"):
-        raise InputError(f"--extent {req.extent}: 只能是 network (研究范围 = 路网范围)")
-    chosen = req.boundaries is not None or req.boundary_osm
-    if req.extent == "network" and chosen:
-        raise InputError("--extent network 与 --boundaries / --boundary-osm 不能同时使用")
-    if req.extent is None and not chosen:
-        raise InputError(
-            "未给出研究范围 (no study boundary): 用 --boundaries 边界.geojson "
-            "[--boundary-name 名称] 给出边界文件, 或 --boundary-osm RELATION_ID 联网下载边界, "
-            "或明确选择 --extent network (研究范围 = 路网范围, 不是街道边界)"
-        )
+    given = [
+        o for o, v in (("--boundaries", req.boundaries), ("--boundary-osm", req.boundary_osm)) if v
+    ]
+    check_study_area(
+        req.extent,
+        " / ".join(given),
+        "--boundaries 边界.geojson [--boundary-name 名称] 给出边界文件, "
+        "或 --boundary-osm RELATION_ID 联网下载边界",
+    )
 
 
 def _compute(req: CoverageRequest, net, fac, boundaries, demand, progress: bool):
@@ -256,7 +251,7 @@ def run_coverage(req: CoverageRequest, *, echo: Echo = print, progress: bool = F
     lines = [*warning_lines(reports), ""]
     lines.append(f"步行覆盖率 ({prof.label}, 服务范围为可达道路两侧各 {req.buffer_width:g} 米)")
     lines += summary_table(result.table)
-    extent = [EXTENT_NOTE] if req.extent == "network" else []
+    extent = [NETWORK_EXTENT_NOTE] if req.extent == "network" else []
     lines += [f"说明: {note}" for note in [*extent, *rnotes, *result.notes]]
     if rejected is not None:
         files["rejected"] = rejected

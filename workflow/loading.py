@@ -237,6 +237,42 @@ def load_boundary_file(
     return gdf, report
 
 
+#: The study area chosen explicitly when there is no boundary (``--extent network``).
+NETWORK_EXTENT_NOTE = (
+    "研究范围 = 路网范围 (--extent network): 路网节点的凸包, 不是街道边界; 结果只说明路网所及之处"
+)
+
+
+def check_study_area(extent: str | None, options: str, ways: str) -> None:
+    """A study area is named: a boundary (``options`` given, ``ways`` says how) or
+    ``--extent network``.
+
+    Parameters
+    ----------
+    extent : str or None
+        ``--extent`` (only ``"network"``).
+    options : str
+        The boundary options given (e.g. ``"--boundaries"``); empty when none was.
+    ways : str
+        How to give a boundary, for the message.
+
+    Raises
+    ------
+    InputError
+        Neither, both, or an unknown ``--extent`` (exit 2; there is no silent fallback to the
+        network's extent, which is not a street).
+    """
+    if extent not in (None, "network"):
+        raise InputError(f"--extent {extent}: 只能是 network (研究范围 = 路网范围)")
+    if extent == "network" and options:
+        raise InputError(f"--extent network 与 {options} 不能同时使用")
+    if extent is None and not options:
+        raise InputError(
+            f"未给出研究范围 (no study boundary): 用 {ways}, "
+            "或明确选择 --extent network (研究范围 = 路网范围, 不是街道边界)"
+        )
+
+
 def population_file(path_text: str | Path | None) -> Path | None:
     """A population file resolved (None when not given).
 
@@ -305,6 +341,15 @@ class PopulationFile:
     def resolved(self) -> Path | None:
         """:func:`population_file` of :attr:`path`."""
         return population_file(self.path)
+
+    def check(self) -> None:
+        """What can be told before any loading: the file exists and a table declares its
+        coordinate system (:class:`InputError` otherwise); run before the network loads."""
+        from ..geo.population import population_needs_coords
+
+        path = self.resolved()
+        if path is not None and (self.coords or population_needs_coords(path)):
+            require_coords_arg(self.coords, f"--population {path}", "--population-coords")
 
     def load(self):
         """The population layer in its declared system (None without a file).

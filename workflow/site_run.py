@@ -20,6 +20,7 @@ from .loading import (
     BoundaryFile,
     FacilityFile,
     PopulationFile,
+    check_study_area,
     load_facility_file,
     load_network_file,
     require_coords_arg,
@@ -64,6 +65,7 @@ class SiteRequest:
     network: str | Path
     out: str | Path
     boundaries: BoundaryFile | None = None
+    extent: str | None = None
     facilities: FacilityFile | None = None
     category: str = "elder_care"
     population: PopulationFile = field(default_factory=PopulationFile)
@@ -88,8 +90,8 @@ class SiteRequest:
 
 # ------------------------------------------------------------------------------ loading
 def _boundary(req) -> tuple[gpd.GeoDataFrame | None, str]:
-    if req.boundaries is None:
-        return None, "路网范围 (未给出 --boundaries)"
+    if req.boundaries is None:  # --extent network, chosen explicitly
+        return None, "路网范围 (--extent network, 不是街道边界)"
     gdf, _ = req.boundaries.load()
     names = gdf["name"].astype(str).tolist()
     return gdf, "、".join(names[:3]) + ("等" if len(names) > 3 else "")
@@ -139,6 +141,12 @@ def _question(req):
     """Threshold list, number of new sites, proposed points: checked before any loading."""
     from ..analysis.siting import parse_lonlat
 
+    check_study_area(
+        req.extent,
+        "--boundaries" if req.boundaries is not None else "",
+        "--boundaries 边界.geojson [--boundary-name 名称] 给出边界文件",
+    )
+    _check_files(req)
     profile = get_profile(req.profile)
     n_new = req.new if req.new is not None else (0 if req.add else 3)
     if n_new < 0:
@@ -161,6 +169,22 @@ def _question(req):
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     return profile, n_new, thresholds, proposed
+
+
+def _check_files(req) -> None:
+    """The input files exist and declare their coordinate systems: told before the network
+    (possibly long) loads."""
+    if req.facilities is not None:
+        p = resolve_path(req.facilities.path)
+        if not p.exists():
+            raise InputError(f"设施文件不存在 (no such file): {p}")
+        require_coords_arg(req.facilities.coords, f"--facilities {p}", "--coords")
+    if req.candidates:
+        p = resolve_path(req.candidates)
+        if not p.exists():
+            raise InputError(f"{p}: 候选点文件不存在")
+        require_coords_arg(req.candidate_coords, f"--candidates {p}", "--candidate-coords")
+    req.population.check()
 
 
 def _basis(req, population_known: bool, share60) -> tuple[bool, str, str]:
