@@ -366,7 +366,7 @@ def _read_csv(path: Path, report: LoadReport, skip_rows: int | None = None) -> p
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except (csv.Error, IndexError):
         delimiter = ","
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     start = _header_index(records, skip_rows, report, path)
     header = [c.strip() for c in records[start]]
     rows, data = [], []
