@@ -22,6 +22,7 @@ import io
 import sys
 import traceback
 
+from ..console import guarded_console
 from ..errors import EXIT_BAD_INPUT, EXIT_INTERNAL, InputError
 
 __all__ = ["COMMANDS", "InputError", "build_parser", "main"]
@@ -53,7 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (see the module docstring)."""
+    """Run the command line; returns the exit code (see the module docstring).
+
+    Everything printed, by any layer, goes through :func:`lifecircle.console.guarded_console`:
+    names from input files cannot drive the terminal (escape sequences, bidi overrides).
+    """
+    with guarded_console():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # bad options and values: argparse exits with 2
     if not getattr(args, "func", None):
