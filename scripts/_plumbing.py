@@ -10,7 +10,8 @@
 
 :func:`check_outputs` runs after parsing and before the command starts: the output folder (or
 file, for ``map``) must be creatable and writable, no existing file may stand where a folder is
-wanted, no folder where an output file goes.
+wanted, no folder where an output file goes, and no symbolic (or hard) link where an output is
+written (:func:`lifecircle.workflow.writers.refuse_links`: writing would overwrite its target).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..workflow.writers import refuse_links
 
 __all__ = ["RANGES", "ONLINE_COMMANDS", "Range", "check_outputs", "finish_parser", "subparsers"]
 
@@ -172,6 +174,7 @@ def _check_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: 已存在且是文件, 这里需要一个目录 (a folder is wanted)")
     _writable_dir(out, "--out")
+    refuse_links(out)
     taken = sorted(
         p.name for p in out.iterdir() if p.is_dir() and p.name.lower().endswith(_OUTPUT_SUFFIXES)
     )
@@ -184,6 +187,7 @@ def _check_dir(out: Path) -> None:
 def _check_file(out: Path) -> None:
     if out.is_dir():
         raise InputError(f"--out {out}: 是一个目录, 这里需要文件名 (如 {out / 'map.html'})")
+    refuse_links(out, file=True)
     if out.exists() and not os.access(out, os.W_OK):
         raise InputError(f"--out {out}: 文件不可写 (permission denied)")
     _writable_dir(out.parent if str(out.parent) else Path("."), "--out")

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..cells import read_csv
 from ..errors import InputError
-from .writers import folder_name
+from .writers import folder_name, refuse_links
 
 __all__ = ["BatchResult", "SCHEDULER_TIMEOUT_S", "run_batch", "run_config", "summary_rows"]
 
@@ -265,6 +265,7 @@ def run_batch(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     configs, failures = _load(config_paths)
+    refuse_links(out, [out / street for street, _ in configs])
     client, cluster = _client(int(workers), scheduler)
     try:
         nets, shared = _shared_networks(client, configs, failures)

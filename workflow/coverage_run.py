@@ -24,7 +24,14 @@ from .loading import (
     require_coords_arg,
     resolve_path,
 )
-from .writers import coverage_reports, warning_lines, write_coverage, write_notes, write_rejections
+from .writers import (
+    coverage_reports,
+    refuse_links,
+    warning_lines,
+    write_coverage,
+    write_notes,
+    write_rejections,
+)
 
 __all__ = ["CoverageRequest", "run_coverage", "summary_table"]
 
@@ -241,6 +248,7 @@ def run_coverage(req: CoverageRequest, *, echo: Echo = print, progress: bool = F
     if demand is not None and share60 is None:
         echo("未给出 60 岁以上比例 (--share60 或 --district): 60岁以上覆盖率留空")
     result = _compute(req, net, fac, boundaries, demand, progress)
+    refuse_links(req.out)  # checked again just before writing: links planted meanwhile
     files = write_coverage(result, req.out)
     if req.residents is not None:
         files.update(_residents(req, net, fac, result, demand, compounds, share60, echo))

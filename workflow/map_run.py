@@ -13,6 +13,7 @@ from ..cells import read_csv
 from ..errors import InputError
 from ..geo.report import LoadReport
 from .loading import BoundaryFile, FacilityFile, load_facility_file
+from .writers import refuse_links
 
 __all__ = ["MapRequest", "draw_map"]
 
@@ -262,6 +263,7 @@ def draw_map(req: MapRequest, *, echo: Echo = print) -> Path:
         )
     except (TypeError, ValueError) as exc:
         raise InputError(str(exc)) from None
+    refuse_links(req.out, file=True)
     try:
         path = save_map(m, req.out, offline=req.offline, notes=[])
     except OfflineExportError as exc:

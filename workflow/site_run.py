@@ -26,7 +26,7 @@ from .loading import (
     require_coords_arg,
     resolve_path,
 )
-from .writers import write_rejections, write_sites
+from .writers import refuse_links, write_rejections, write_sites
 
 __all__ = ["SiteRequest", "run_site"]
 
@@ -436,6 +436,7 @@ def _write(req, prob, tables, reports, basis, weight, pop60_known) -> tuple[dict
 
     sites_gdf, newcov, ranking = tables
     ranking = tidy_numbers(relabel_gains(ranking, pop60_known, basis != "nodes"), basis)
+    refuse_links(req.out)
     paths = write_sites(sites_gdf, newcov, req.out, candidates=ranking)
     rejected = write_rejections({**reports, "站点与需求点": prob.report}, req.out)
     lines = []

@@ -12,6 +12,7 @@ import numpy as np
 from ..cells import read_csv
 from ..errors import InputError
 from ..settings import DEFAULT_MINUTES, PROFILES, WGS84, get_profile
+from .writers import refuse_links
 
 __all__ = ["StudioRequest", "studio_from_outputs", "write_studio"]
 
@@ -81,6 +82,7 @@ def write_studio(
         pop60_known=pop60_known and population_known,
         boundary_name=req.boundary_name,
     )
+    refuse_links(out, file=True)
     return build_studio(
         net, dem, out, existing=existing, candidates=cands, boundary=boundaries,
         options=options, initial_sites=initial_sites,

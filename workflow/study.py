@@ -37,6 +37,7 @@ from .writers import (
     LATE_OUTPUTS,
     clear_stale,
     coverage_reports,
+    refuse_links,
     stale_report,
     warning_lines,
     write_corridors,
@@ -734,6 +735,7 @@ class Study:
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        refuse_links(out)  # a link planted in a reused folder would redirect the writes
         steps = self._steps()
 
         def step(name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ..cells import write_csv
+from ..errors import InputError
 from ..geo.report import LoadReport
 from ..settings import WGS84
 from ..units import tidy_numbers
@@ -161,6 +163,82 @@ LATE_OUTPUTS = re.compile(
     r"report\.(md|html))$"
 )
 MANIFEST = "manifest.json"
+
+
+#: Names of the files lifecircle writes into an output folder (and a street's sub-folder), with
+#: the side files of SQLite (GeoPackage) writes.
+OUTPUT_NAME = re.compile(r"\.(csv|gpkg|xlsx|html|md|png|json|txt|npz)(-journal|-wal|-shm)?$", re.I)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _planted(path: Path) -> bool:
+    """A link where a file is written: a symbolic link, or a file with other hard links."""
+    try:
+        return path.is_symlink() or (path.is_file() and path.stat().st_nlink > 1)
+    except OSError:
+        return False
+
+
+def planted_links(out_dir: str | Path, folders=()) -> list[Path]:
+    """Links where lifecircle would write in ``out_dir``: writing would follow them.
+
+    A symbolic link (or a hard-linked file) named like an output (:data:`OUTPUT_NAME`) in
+    ``out_dir`` or in one of its sub-folders (a batch's street folders), and any of
+    ``folders`` (sub-folders the run writes into) that is a symbolic link. ``out_dir`` itself
+    may be a link: the planner chose it.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The output folder (need not exist).
+    folders : iterable of path-like
+        Sub-folders the run will write into.
+
+    Returns
+    -------
+    list of Path
+        The links found, sorted (empty when none).
+    """
+    out = Path(out_dir)
+    found = [Path(f) for f in folders if Path(f).is_symlink()]
+    for p in _entries(out) if out.is_dir() else []:
+        if p.is_symlink() or not p.is_dir():
+            found += [p] if OUTPUT_NAME.search(p.name) and _planted(p) else []
+        else:
+            found += [q for q in _entries(p) if OUTPUT_NAME.search(q.name) and _planted(q)]
+    return sorted(set(found))
+
+
+def refuse_links(out_dir: str | Path, folders=(), *, file: bool = False) -> None:
+    """Stop before writing where a planted link would redirect the write (see
+    :func:`planted_links`; with ``file``, ``out_dir`` is one output file that must not be a
+    link).
+
+    Raises
+    ------
+    InputError
+        Naming the first link and its target (exit 2 on the command line).
+    """
+    path = Path(out_dir)
+    links = ([path] if _planted(path) else []) if file else planted_links(path, folders)
+    if not links:
+        return
+    first = links[0]
+    try:
+        target = os.readlink(first) if first.is_symlink() else "另一个硬链接的文件"
+    except OSError:
+        target = "?"
+    more = f" (共 {len(links)} 个链接)" if len(links) > 1 else ""
+    raise InputError(
+        f"输出位置 {first} 是链接 (指向 {target}){more}: 写入会改写链接指向的文件, 已停止; "
+        "请删除该链接或换一个输出目录 (a link where an output is written)"
+    )
 
 
 #: Characters never put into a folder name made from a name in the data.
