@@ -46,6 +46,10 @@ Speed: the union of many overlapping buffers is what costs. Three shortcuts give
   to union: this halves the polygon time of a 50k-node grid. Past :data:`_ONE_BUFFER_MAX`
   vertices (dense real networks, a whole district's field) the chains are buffered one by one
   and unioned instead, which scales better;
+* a street that bounds no block and lies inside an enclosed block without a core (a dead end,
+  a path into a courtyard) lies within the block's buffer: it is left out, whole or cut (on
+  Helsinki's footways, where 23 % of the streets are such dead ends, a quarter of the polygon
+  time; within 0.7 m of the edge-buffer union, where the arcs put their vertices);
 * the block part and the chains' buffer are then joined by one binary union; holes under 1 m²
   are filled for all polygons at once.
 
@@ -259,6 +263,7 @@ class _Faces:
     ep_piece: np.ndarray
     pf_ptr: np.ndarray  # piece -> faces it bounds (CSR)
     pf_face: np.ndarray
+    inner_face: np.ndarray | None = None  # edge -> the face holding it (-1: bounds a face / none)
     cores: dict = field(default_factory=dict)
 
     def __getstate__(self) -> dict:
@@ -383,8 +388,20 @@ def _street_faces(ue: UndirectedEdges) -> _Faces:
         ep_ptr = np.zeros(n_e + 1, dtype=np.int64)
         ep_piece, pf_ptr, pf_face_s = empty, np.zeros(1, dtype=np.int64), empty
     out = _Faces(faces, degree, ef_ptr, ef_face, ep_ptr, ep_piece, pf_ptr, pf_face_s)
+    out.inner_face = _inner_faces(ue, faces, ef_ptr)
     ue._buffers["faces"] = out
     return out
+
+
+def _inner_faces(ue: UndirectedEdges, faces: np.ndarray, ef_ptr: np.ndarray) -> np.ndarray:
+    """For each street that bounds no block (a dead end, a path into a block): the block that
+    holds it whole, or -1."""
+    inner = np.full(len(ue), -1, dtype=np.int64)
+    bare = np.flatnonzero(np.diff(ef_ptr) == 0)
+    if len(bare) and len(faces):
+        ei, fi = shapely.STRtree(faces).query(ue.geometry[bare], predicate="covered_by")
+        inner[bare[ei]] = fi
+    return inner
 
 
 def prepare_streets(net: WalkNetwork, use_blocks: bool = True, blocks=None) -> UndirectedEdges:
@@ -472,6 +489,14 @@ def _collect(ue: UndirectedEdges, faces, per_t: list, width_m: float, quad_segs:
             covered[frow[np.isin(sf[prow[frow]] * NF + pface, encl)]] = True
             n_pieces = np.bincount(prow, minlength=len(ef))
             on_face = (n_pieces > 0) & (np.bincount(prow[covered], minlength=len(ef)) == n_pieces)
+            if faces.inner_face is not None:
+                # a street inside an enclosed block without a core lies in the block's buffer
+                bare = encl[~has]
+                fi = faces.inner_face[e]
+                inner = (fi >= 0) & np.isin(src * NF + fi, bare)
+                on_face |= inner[full]
+                keep = ~inner | full
+                src, e, a, b, full = src[keep], e[keep], a[keep], b[keep], full[keep]
         cut = cut_edges(ue, e[~full], a[~full], b[~full])
         if faces is not None:
             # fast path: the other reached lines of a source are buffered together, merged

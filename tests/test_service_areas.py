@@ -423,3 +423,33 @@ def test_street_blocks_travel_between_processes_unchanged():
     assert shapely.equals_exact(back.polygons, faces.polygons, 0).all()
     np.testing.assert_array_equal(back.degree, faces.degree)
     np.testing.assert_array_equal(back.pf_face, faces.pf_face)
+
+
+def test_dead_end_inside_an_enclosed_block_is_left_to_the_block():
+    # a 4 x 4 grid of 90 m blocks (no cores at w = 50 m) and a 40 m dead end into one block:
+    # reached whole or in part, it lies in the block's buffer, so it is not buffered on its own
+    n, sp = 4, 90.0
+    nodes = {i * n + j: (i * sp, j * sp) for i in range(n) for j in range(n)}
+    nodes[99] = (30.0, 25.0)
+    edges = [(i * n + j, (i + 1) * n + j) for i in range(n - 1) for j in range(n)]
+    edges += [(i * n + j, i * n + j + 1) for i in range(n) for j in range(n - 1)] + [(0, 99)]
+    net = make_net(nodes, edges)
+    ue = sa.prepare_streets(net)
+    faces = ue._buffers["faces"]
+    stub = int(np.flatnonzero(faces.inner_face >= 0)[0])
+    assert (faces.inner_face >= 0).sum() == 1 and ue.length[stub] == pytest.approx(39.05, abs=0.01)
+    fac = points([(135.0, 135.0)], net)
+    snap = snap_points(net, fac)
+    plain = make_net({k: v for k, v in nodes.items() if k != 99}, edges[:-1])
+    psnap = snap_points(plain, fac)
+    for lim in (300.0, 1000.0):  # the stub cut part way / reached whole
+        a = sa.facility_service_areas(net, snap, [lim], points=fac).polygons[0, 0]
+        b = sa.facility_service_areas(net, snap, [lim], points=fac, use_blocks=False).polygons[0, 0]
+        # the same polygon as without the dead end: it adds nothing of its own
+        c = sa.facility_service_areas(plain, psnap, [lim], points=fac).polygons[0, 0]
+        assert shapely.symmetric_difference(a, c).area < 1e-6
+        # and the edge-buffer union, up to where the arcs put their vertices (< 1 m)
+        assert a.is_valid and shapely.symmetric_difference(a, b).area < 2e-4 * b.area
+        assert shapely.hausdorff_distance(a.boundary, b.boundary) < 50.0 * (
+            1 - math.cos(math.pi / 16)
+        )
