@@ -968,6 +968,7 @@ def _save_npz(net: WalkNetwork, path: Path) -> Path:
     graph = {k: x for k, x in G.graph.items() if isinstance(x, str | int | float | bool)}
     graph.update({_CLEANED: True, "source": net.source, "crs": str(G.graph.get("crs", WGS84))})
     meta = {"graph": graph, "nodes": ids, "keys": keys, "edges": attrs}
+    meta["fragments"], fragment_arrays = _fragments_to_npz(net.fragments, net.crs)
     text = json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")
     np.savez_compressed(
         path,
@@ -975,12 +976,60 @@ def _save_npz(net: WalkNetwork, path: Path) -> Path:
         y=np.array([G.nodes[n]["y"] for n in ids], dtype=float),
         u=np.array(u, dtype=np.int64), v=np.array(v, dtype=np.int64), has_geometry=has,
         coords=coords, coord_index=index.astype(np.int64),
-        meta=np.frombuffer(text, dtype=np.uint8),
+        meta=np.frombuffer(text, dtype=np.uint8), **fragment_arrays,
     )  # fmt: skip
     return path
 
 
-def _graph_from_npz(path: Path) -> nx.MultiDiGraph:
+#: Columns of :attr:`WalkNetwork.fragments` besides ``geometry`` (see :func:`dropped_fragments`).
+_FRAGMENT_COLUMNS = ("fragment", "n_nodes", "length_m", "names", "to_main_m")
+
+
+def _fragments_to_npz(fragments: gpd.GeoDataFrame | None, crs) -> tuple[dict, dict]:
+    """The dropped fragments as JSON (CRS, rows of numbers and names) and arrays (the
+    geometries' WKB, one byte array, and each geometry's size)."""
+    frame = fragments if fragments is not None else gpd.GeoDataFrame(geometry=[], crs=crs)
+    rows = [
+        [int(r.fragment), int(r.n_nodes), float(r.length_m), str(r.names or ""), float(r.to_main_m)]
+        for r in frame.itertuples()
+    ]
+    wkb = [shapely.to_wkb(g) for g in frame.geometry.values]
+    meta = {
+        "crs": CRS.from_user_input(frame.crs or crs).to_wkt(),
+        "columns": list(_FRAGMENT_COLUMNS),
+        "rows": rows,
+    }
+    arrays = {
+        "fragment_wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8),
+        "fragment_wkb_sizes": np.array([len(b) for b in wkb], dtype=np.int64),
+    }
+    return meta, arrays
+
+
+def _fragments_from_npz(saved: dict, arrays: dict, crs) -> gpd.GeoDataFrame:
+    """:func:`_fragments_to_npz` read back, in ``crs`` (a ``ValueError`` if malformed)."""
+    rows, blob, sizes = saved["rows"], arrays["fragment_wkb"], arrays["fragment_wkb_sizes"]
+    if list(saved["columns"]) != list(_FRAGMENT_COLUMNS) or len(rows) != len(sizes):
+        raise ValueError("fragments: columns or geometries do not match")
+    if blob.dtype != np.uint8 or (sizes < 1).any() or int(sizes.sum()) != len(blob):
+        raise ValueError("fragments: geometry sizes do not match their bytes")
+    ends = np.cumsum(sizes)
+    wkb = np.array([blob[e - n : e].tobytes() for e, n in zip(ends, sizes, strict=True)], object)
+    try:
+        geoms = shapely.from_wkb(wkb)
+    except shapely.errors.ShapelyError as exc:
+        raise ValueError(f"fragments: {exc}") from None
+    table = pd.DataFrame(rows, columns=list(_FRAGMENT_COLUMNS))
+    table = table.astype(
+        {"fragment": int, "n_nodes": int, "length_m": float, "names": str, "to_main_m": float}
+    )
+    frame = gpd.GeoDataFrame(table, geometry=geoms, crs=CRS.from_wkt(saved["crs"]))
+    return frame.to_crs(crs)
+
+
+def _graph_from_npz(path: Path) -> tuple[nx.MultiDiGraph, dict]:
+    """The saved graph, and the rest of the file's JSON with its ``arrays`` (the dropped
+    ``fragments``, if saved)."""
     import json
 
     with np.load(path, allow_pickle=False) as z:
@@ -1007,7 +1056,7 @@ def _graph_from_npz(path: Path) -> nx.MultiDiGraph:
         (ids[a], ids[b], k, d)
         for a, b, k, d in zip(u.tolist(), v.tolist(), meta["keys"], attrs, strict=True)
     )
-    return G
+    return G, {**meta, "arrays": arrays}
 
 
 @paused_gc()
@@ -1017,19 +1066,31 @@ def network_from_npz(
     """A network saved by :func:`save_network` as ``.npz`` (a run's ``network.npz``).
 
     No pickled objects are read (``allow_pickle=False``); a malformed file is a ``ValueError``
-    naming it. Parameters as :func:`network_from_graphml`.
+    naming it. Parameters as :func:`network_from_graphml`. The fragments cleaning dropped when
+    the network was first loaded come back as :attr:`WalkNetwork.fragments` (and are named in
+    the load notes), as if the original file had been read.
     """
     import zipfile
 
     path = _existing(path)
     report = LoadReport(str(path))
     try:
-        G = _graph_from_npz(path)
+        G, meta = _graph_from_npz(path)
+        saved = meta.get("fragments")
+        fragments = None if saved is None else _fragments_from_npz(saved, meta["arrays"], WGS84)
     except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a network saved by lifecircle (.npz): {exc}") from exc
     if G.number_of_nodes() == 0:
         raise ValueError(f"{path}: the saved network has no nodes")
-    return _build(G, str(path), report, simplify, metric_crs, profiles, keep_largest, False)
+    net = _build(G, str(path), report, simplify, metric_crs, profiles, keep_largest, False)
+    if fragments is not None and len(fragments):
+        if len(net.fragments):  # the file held more than one piece after all
+            fragments = pd.concat([fragments.to_crs(net.crs), net.fragments], ignore_index=True)
+            fragments = fragments.sort_values(["n_nodes", "length_m"], ascending=False)
+            fragments["fragment"] = np.arange(1, len(fragments) + 1)
+        net.fragments = fragments.to_crs(net.crs).reset_index(drop=True)
+        net.report.note(_fragments_note(net.fragments))
+    return net
 
 
 def default_buffer_m(

@@ -302,6 +302,9 @@ def test_dropped_fragment_reaches_rejected_csv_console_and_report(tmp_path, caps
     assert line in stdout
     assert line in (out / "report.md").read_text(encoding="utf-8")
     assert "花园小区步道" in (out / "report.html").read_text(encoding="utf-8")
+    # the run's network.npz keeps the fragment: studio --run DIR and map read it back
+    saved = load_network(out / "network.npz").fragments
+    assert saved[["fragment", "n_nodes", "names"]].values.tolist() == [[1, 3, "花园小区步道"]]
 
 
 def test_coverage_names_the_fragment_of_a_facility_beyond_the_main_network(tmp_path, capsys):

@@ -6,6 +6,7 @@ network picks there) and converted to lon/lat, so every length below is exact by
 
 from __future__ import annotations
 
+import copy
 import math
 
 import geopandas as gpd
@@ -361,7 +362,11 @@ def test_graphml_round_trips(jingan, tmp_path):
         assert abs(back.csr(weight)[order][:, order] - net.csr(weight)).max() < 1e-6
     # .npz (a run's network.npz): arrays + JSON, smaller still, the same network
     npz = save_network(net, tmp_path / "network.npz")
-    assert npz.stat().st_size < gz.stat().st_size
+    bare = copy.copy(net)  # the same graph without the 74 dropped fragments GraphML cannot keep
+    bare.fragments = net.fragments.iloc[:0]
+    bare_npz = save_network(bare, tmp_path / "bare.npz")
+    assert bare_npz.stat().st_size < gz.stat().st_size
+    assert len(net.fragments) == 74 and npz.stat().st_size - bare_npz.stat().st_size < 8_000
     back = load_network(npz)
     assert (back.n_nodes, back.n_edges) == (536, 1712)
     order = back.index_of(net.node_ids)
@@ -381,6 +386,58 @@ def test_npz_network_file_is_checked_and_never_unpickled(tmp_path):
     (tmp_path / "junk.npz").write_bytes(pickle.dumps({"x": 1}))
     with pytest.raises(ValueError, match="junk.npz"):
         load_network(tmp_path / "junk.npz")
+
+
+def _with_fragments() -> WalkNetwork:
+    """The 3x3 grid and two dropped pieces: 花园小区步道 (3 nodes, 200 m, 800 m east of the grid)
+    and an unnamed footway (2 nodes, 100 m, 800 m north)."""
+    nodes, edges = grid_3x3(oneway_edge=False)
+    nodes.update({20: (1000.0, 0.0), 21: (1100.0, 0.0), 22: (1100.0, 100.0)})
+    nodes.update({23: (0.0, 1000.0), 24: (0.0, 1100.0)})
+    path = {"highway": "footway", "name": "花园小区步道"}
+    edges += [(20, 21, path), (21, 20, path), (21, 22, path), (22, 21, path)]
+    edges += [(23, 24, {"highway": "footway"}), (24, 23, {"highway": "footway"})]
+    return WalkNetwork.from_graph(make_graph(nodes, edges), source="grid")
+
+
+def test_npz_keeps_the_dropped_fragments(tmp_path):
+    net = _with_fragments()
+    cols = ["fragment", "n_nodes", "length_m", "names", "to_main_m"]
+    assert net.fragments[cols].round(6).values.tolist() == [
+        [1, 3, 200.0, "花园小区步道", 800.0],
+        [2, 2, 100.0, "", 800.0],
+    ]
+    back = load_network(save_network(net, tmp_path / "network.npz"))
+    assert back.n_nodes == 9 and back.fragments.crs == net.fragments.crs
+    assert back.fragments[cols].values.tolist() == net.fragments[cols].values.tolist()
+    assert shapely.equals_exact(back.fragments.geometry.values, net.fragments.geometry.values,
+                                tolerance=1e-6).all()  # fmt: skip
+    assert back.extent().equals_exact(net.extent(), tolerance=1e-9)  # the declared area
+    assert "孤立小片 1 (花园小区步道; 3 个节点, 200 米街道), 离主路网 800 米" in " ".join(
+        back.report.notes
+    )
+    # read into another metric CRS: the fragments follow the network's CRS
+    utm50 = load_network(tmp_path / "network.npz", metric_crs="EPSG:32650")
+    assert utm50.fragments.crs.to_epsg() == 32650
+    # the gap is the one measured when the piece was dropped (in UTM 51N), carried over
+    assert utm50.fragments["to_main_m"].tolist() == net.fragments["to_main_m"].tolist()
+    # a network without fragments reads back without any
+    plain = WalkNetwork.from_graph(make_graph(*grid_3x3(oneway_edge=False)))
+    assert len(load_network(save_network(plain, tmp_path / "plain.npz")).fragments) == 0
+
+
+def test_npz_with_malformed_fragments_is_refused(tmp_path):
+    path = save_network(_with_fragments(), tmp_path / "network.npz")
+    with np.load(path, allow_pickle=False) as z:
+        good = {k: z[k] for k in z.files}
+    blob, sizes = good["fragment_wkb"], good["fragment_wkb_sizes"]
+    for bad in ({"fragment_wkb": np.full_like(blob, 7)},  # same size, not WKB
+                {"fragment_wkb_sizes": sizes + 1},  # sizes past the bytes
+                {"fragment_wkb_sizes": sizes[:1], "fragment_wkb": blob[: sizes[0]]},  # 1 of 2
+                {"fragment_wkb": blob.astype(np.int64)}):  # fmt: skip
+        np.savez(tmp_path / "bad.npz", **{**good, **bad})
+        with pytest.raises(ValueError, match="not a network saved by lifecircle.*fragments"):
+            load_network(tmp_path / "bad.npz")
 
 
 # ---------------------------------------------------------------------- real data: Helsinki PBF
