@@ -9,12 +9,15 @@ injection, such text is written as text:
   file back with :func:`read_csv`, which removes exactly those prefixes (:func:`unguard_text`);
 * XLSX (:func:`write_xlsx`): the cell keeps its text, stored as a string (never a formula) with
   Excel's "quote prefix" set, so that editing it does not turn it into a formula either.
+  Control characters XML cannot hold (ESC, BEL, ...: all C0 but tab, LF, CR) are written
+  visibly as ``\\xNN`` instead of failing the whole workbook.
 
 Numbers stay numbers (``-3`` as a number is not text); only text cells are touched.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -100,6 +103,31 @@ def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
     return path
 
 
+#: Characters an XLSX (XML 1.0) cell cannot hold: openpyxl refuses the whole workbook.
+_NOT_IN_XLSX = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_text(value):
+    """Text with the characters XLSX cannot hold shown as ``\\xNN``; other values as they are."""
+    if isinstance(value, str):
+        return _NOT_IN_XLSX.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
+
+
+def _xlsx_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells and column names pass :func:`_xlsx_text` (columns by
+    position: a sheet may repeat a column name)."""
+    out = df.copy()
+    for i in range(out.shape[1]):
+        s = out.iloc[:, i]
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            out.isetitem(i, s.map(_xlsx_text, na_action="ignore"))
+    names = [_xlsx_text(c) for c in out.columns]
+    if names != list(out.columns):
+        out.columns = names
+    return out
+
+
 def _text_cells_as_text(ws) -> None:
     for row in ws.iter_rows():
         for cell in row:
@@ -126,6 +154,7 @@ def write_xlsx(
     path = Path(path)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, df in sheets:
+            df = _xlsx_frame(df)  # ESC in a name: shown, not a crash
             df.to_excel(writer, sheet_name=name, index=False)
             ws = writer.sheets[name]
             _text_cells_as_text(ws)

@@ -143,3 +143,29 @@ def test_a_bare_carriage_return_in_a_csv_breaks_the_line_not_the_run(tmp_path, c
     _assert_shown_not_obeyed(out + err)
     assert "共 2 行: 载入 1 行, 拒绝 1 行" in out
     assert "第 2 行, 字段 lng/lat: 缺少坐标 (missing coordinates)" in out
+
+
+def test_run_prints_a_hostile_boundary_name_escaped(tmp_path, capsys):
+    """``run``: the inputs block, the summary and the notes name the boundary (from the file)."""
+    import json
+
+    from test_pipeline import GRID_CONFIG, write_grid_inputs
+
+    paths = write_grid_inputs(tmp_path)
+    bound = gpd.read_file(paths["boundary"])
+    bound["name"] = BOUNDARY
+    bound.to_file(paths["boundary"], driver="GeoJSON")
+    cfg = tmp_path / "grid.yaml"
+    text = GRID_CONFIG.format(**{k: json.dumps(str(v)) for k, v in paths.items()})
+    cfg.write_text(text.replace("metres: [150]\n", ""), encoding="utf-8")
+    assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    out, err = capsys.readouterr()
+    _assert_shown_not_obeyed(out + err)
+    assert "研究范围: 两片\\x1b]0;pwned\\x07街道\\x1b[2J (" in out
+    # coverage.xlsx was IllegalCharacterError (exit 1 after the whole run): the name is shown
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "out" / "coverage.xlsx", read_only=True)
+    cells = {c for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row}
+    assert "两片\\x1b]0;pwned\\x07街道\\x1b[2J" in cells
+    assert BOUNDARY in set(pd.read_csv(tmp_path / "out" / "coverage.csv")["boundary"])
