@@ -1,16 +1,9 @@
-"""Run independent pieces of one job (e.g. the categories of a coverage run) in forked processes.
-
-Shapely's buffers and overlays release the GIL, but the numpy and Python glue around them does not,
-so threads use two cores only in part. Forked processes inherit the job's inputs (network, snapped
-facilities, demand, study areas) without copying or pickling them; only each piece's result
-travels back. Where ``fork`` is not available (Windows), or the caller is itself a daemonic
-process (a dask worker, a multiprocessing pool worker, which may not have children), the pieces
-run one after another in this process.
-"""
+"""Independent pieces of one job (e.g. a coverage run's categories) in forked worker processes."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,8 +16,14 @@ _JOB: Callable[[Any], Any] | None = None
 
 
 def can_fork() -> bool:
-    """Whether this process may fork worker processes (``fork`` start method, not a daemon)."""
-    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+    """Whether this process may fork worker processes: on Linux (macOS offers ``fork`` but its
+    system libraries are not safe after it, which is why Python stopped using it there), with
+    the ``fork`` start method, and not from a daemonic process."""
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in mp.get_all_start_methods()
+        and not mp.current_process().daemon
+    )
 
 
 def _call(item):
@@ -77,6 +76,13 @@ def map_forked(
     fn: Callable[[Any], Any], items: Sequence, n_jobs: int, progress: Callable | None = None
 ) -> list:
     """``[fn(item) for item in items]``, in up to ``n_jobs`` forked processes.
+
+    Shapely's buffers and overlays release the GIL, but the numpy and Python glue around them
+    does not, so threads use a second core only in part. Forked processes inherit the job's
+    inputs (network, snapped facilities, demand, study areas) without copying or pickling them;
+    only each piece's result travels back. Where ``fork`` is not available or not safe (Windows,
+    macOS), or the caller is a daemonic process (a dask worker, a pool worker: they may not have
+    children), the pieces run one after another here.
 
     Parameters
     ----------

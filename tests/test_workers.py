@@ -100,3 +100,9 @@ def test_run_options_take_a_number_of_worker_processes():
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(InputValueError, match="jobs"):
             RunOptions(jobs=bad)
+
+
+def test_only_linux_forks(monkeypatch):
+    monkeypatch.setattr(workers.sys, "platform", "darwin")
+    assert workers.can_fork() is False
+    assert workers.map_forked(lambda i: os.getpid(), range(3), n_jobs=2) == [os.getpid()] * 3
