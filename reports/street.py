@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..console import console_text
 from ..vocabulary import category_label
 from .charts import coverage_chart
 from .staticmap import static_map
@@ -100,7 +101,9 @@ def write_report(
     if street is None and "boundary" in table.columns and table["boundary"].nunique() == 1:
         street = str(table["boundary"].iloc[0])
     street = street or "研究范围"
-    paths["charts"] = _charts(table, out, street, targets)
+    # images cannot show control characters (a missing-glyph box): written as their escapes
+    shown = console_text(street)
+    paths["charts"] = _charts(table, out, shown, targets)
     if map_category is None and sites is not None and "category" in getattr(sites, "columns", []):
         map_category = str(sites["category"].iloc[0]) if len(sites) else None
     if map_category is None:
@@ -114,7 +117,7 @@ def write_report(
         sites=key_figures(table, None, sites, n_sites)["sites"],
         corridors=corridor_lines,
         category=map_category,
-        title=f"{street} {category_label(map_category)}设施步行可达范围",
+        title=f"{shown} {category_label(map_category)}设施步行可达范围",
     )
     blocks = report_blocks(
         table, street, blind_spots, sites, corridor_summary, targets, paths["charts"],
