@@ -93,6 +93,7 @@ from .service_areas import (
     DEFAULT_QUAD_SEGS,
     DEFAULT_WIDTH_M,
     FacilityAreas,
+    disjoint_union,
     facility_service_areas,
     prepare_streets,
     street_blocks,
@@ -727,10 +728,6 @@ def category_service_areas(net, fac: _Facilities, fld: _Field, limits, opts) -> 
     )
 
 
-#: Crow-fly discs that do not touch each other are unioned apart (shapely >= 2.1).
-_union_discs = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
-
-
 def threshold_reach(net, fac: _Facilities, fld: _Field, areas, ti: int, mi: float, lim: float):
     """The union service area, the reached street pieces and the crow-fly discs."""
     ue = undirected_edges(net)
@@ -742,7 +739,7 @@ def threshold_reach(net, fac: _Facilities, fld: _Field, areas, ti: int, mi: floa
     piece_edge = np.concatenate([e[full], e[~full]])
     ok = fld.mask & fac.valid
     circles = (
-        _union_discs(shapely.buffer(shapely.points(fac.xy[ok]), lim, quad_segs=32))
+        disjoint_union(shapely.buffer(shapely.points(fac.xy[ok]), lim, quad_segs=32))
         if ok.any()
         else shapely.Polygon()
     )

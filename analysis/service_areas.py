@@ -89,6 +89,7 @@ __all__ = [
     "FacilityAreas",
     "UndirectedEdges",
     "cut_edges",
+    "disjoint_union",
     "facility_reach",
     "facility_service_areas",
     "prepare_streets",
@@ -527,7 +528,7 @@ class _Builder:
         self.faces, self.T, self.width_m, self.quad_segs = faces, T, width_m, quad_segs
         # one field (k == 1): its chains lie scattered over the whole network and fall into
         # many groups that do not touch, unioned apart; one facility's chains all touch
-        self.union_all = _union if k == 1 else shapely.union_all
+        self.union_all = disjoint_union if k == 1 else shapely.union_all
         self.empty = np.empty(0, dtype=object)
 
     def get(self, name: str, f: int, ti: int) -> np.ndarray:
@@ -663,7 +664,7 @@ def _with_holes(block, cores: np.ndarray):
     return shapely.difference(block, shapely.multipolygons(lost)) if len(lost) else block
 
 
-def _union(geoms):
+def disjoint_union(geoms):
     """Union of polygons; groups that do not touch each other are unioned separately."""
     return _UNION(np.asarray(geoms, dtype=object))
 
@@ -884,8 +885,8 @@ def _union_parallel(geoms: np.ndarray, n_jobs: int):
     if n_jobs and n_jobs > 1 and len(geoms) > 8:
         chunks = np.array_split(geoms, n_jobs)
         with ThreadPoolExecutor(n_jobs) as ex:
-            geoms = np.array(list(ex.map(_union, chunks)), dtype=object)
-    return _union(geoms) if len(geoms) else shapely.Polygon()
+            geoms = np.array(list(ex.map(disjoint_union, chunks)), dtype=object)
+    return disjoint_union(geoms) if len(geoms) else shapely.Polygon()
 
 
 def _field_polygons(ue, field_d, limits, snap, idx, xy, width_m, quad_segs, use_blocks):
