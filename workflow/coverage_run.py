@@ -21,8 +21,6 @@ from .loading import (
     check_study_area,
     load_facility_file,
     load_network_file,
-    require_coords_arg,
-    resolve_path,
 )
 from .writers import (
     coverage_reports,
@@ -140,10 +138,7 @@ def _residents(req, net, fac, result, demand, compounds, share60, echo: Echo) ->
 
 def _inputs(req: CoverageRequest, echo: Echo):
     """Network, facilities, boundaries (and their load reports), as the console reports them."""
-    fac_path = resolve_path(req.facilities.path)
-    if not fac_path.exists():  # before the (possibly long) network loading
-        raise InputError(f"设施文件不存在 (no such file): {fac_path}")
-    require_coords_arg(req.facilities.coords, f"--facilities {fac_path}", "--coords")
+    req.facilities.check()  # before the (possibly long) network loading
     req.population.check()
     _check_extent(req)
     net, boundaries = _load_network(req)

@@ -70,6 +70,14 @@ class FacilityFile:
     skip_rows: int | None = None
     keep_cols: list[str] = field(default_factory=list)
 
+    def check(self) -> None:
+        """What can be told before any loading: the file exists and declares its coordinate
+        system (``--coords``; :class:`InputError` otherwise); run before the network loads."""
+        path = resolve_path(self.path)
+        if not path.exists():
+            raise InputError(f"设施文件不存在 (no such file): {path}")
+        require_coords_arg(self.coords, f"--facilities {path}", "--coords")
+
 
 def load_facility_file(spec: FacilityFile, *, area=None):
     """Load a facility table (:func:`lifecircle.geo.facilities.load_facilities`).

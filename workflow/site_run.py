@@ -107,9 +107,8 @@ def _facilities(req) -> tuple[gpd.GeoDataFrame | None, object]:
 def _candidates(req, net, boundary):
     from ..analysis.siting import generate_candidates, read_candidates
 
-    if req.candidates:
+    if req.candidates:  # the file and its --candidate-coords were checked (_check_files)
         p = resolve_path(req.candidates)
-        require_coords_arg(req.candidate_coords, f"--candidates {p}", "--candidate-coords")
         try:
             return read_candidates(p, req.candidate_coords)
         except FileNotFoundError as exc:
@@ -175,10 +174,7 @@ def _check_files(req) -> None:
     """The input files exist and declare their coordinate systems: told before the network
     (possibly long) loads."""
     if req.facilities is not None:
-        p = resolve_path(req.facilities.path)
-        if not p.exists():
-            raise InputError(f"设施文件不存在 (no such file): {p}")
-        require_coords_arg(req.facilities.coords, f"--facilities {p}", "--coords")
+        req.facilities.check()
     if req.candidates:
         p = resolve_path(req.candidates)
         if not p.exists():
