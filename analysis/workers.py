@@ -11,7 +11,8 @@ from typing import Any
 
 __all__ = ["Beside", "can_fork", "map_forked"]
 
-#: The function the forked workers call; set just before the pool forks (inherited, not pickled).
+#: The function the forked workers call (:func:`map_forked`, :class:`Beside`); set just before
+#: the pool forks, so that it is inherited, never pickled.
 _JOB: Callable[[Any], Any] | None = None
 
 
@@ -30,15 +31,6 @@ def _call(item):
     return _JOB(item)
 
 
-def _call_beside():
-    fn, args = _BESIDE
-    return fn(*args)
-
-
-#: The call a :class:`Beside` process makes (inherited by the fork, never pickled).
-_BESIDE: tuple | None = None
-
-
 class Beside:
     """``fn(*args)`` computed in one forked process while this one goes on with other work.
 
@@ -49,24 +41,27 @@ class Beside:
     """
 
     def __init__(self, fn: Callable, *args, enabled: bool = True) -> None:
-        global _BESIDE
+        global _JOB
         self._fn, self._args, self._pool, self._future = fn, args, None, None
         if enabled and can_fork():
-            _BESIDE = (fn, args)
+            _JOB = self._here  # the fork (made in submit) inherits it
             try:
                 self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-                self._future = self._pool.submit(_call_beside)
+                self._future = self._pool.submit(_call, None)
             finally:
-                _BESIDE = None
+                _JOB = None
+
+    def _here(self, _item=None):
+        return self._fn(*self._args)
 
     def result(self):
         """The result of ``fn(*args)``, computed beside or here."""
         if self._pool is None:
-            return self._fn(*self._args)
+            return self._here()
         try:
             return self._future.result()
         except BrokenProcessPool:
-            return self._fn(*self._args)
+            return self._here()
         finally:
             self._pool.shutdown()
             self._pool = None
